@@ -1,0 +1,44 @@
+//! The domain's settings: limits and timings the services obey. The binary
+//! fills them from layered configuration; tests build them directly.
+
+use time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Most active (not deactivated, not expired) API tokens a user may hold.
+    pub max_tokens_per_user: u32,
+    /// Grace period of a rotation when the request names none.
+    pub default_grace: Duration,
+    /// Longest grace period a rotation may ask for.
+    pub max_grace: Duration,
+    /// A token older than this many days is `aging`.
+    pub aging_after_days: i64,
+    /// A token older than this many days is `old`.
+    pub old_after_days: i64,
+    /// A session unused this long dies.
+    pub session_idle: Duration,
+    /// A session dies this long after login, used or not.
+    pub session_absolute: Duration,
+    /// Failed logins allowed per username within `login_window`.
+    pub login_failures_per_user: u32,
+    /// Failed logins allowed per client IP within `login_window`.
+    pub login_failures_per_ip: u32,
+    pub login_window: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            max_tokens_per_user: 10,
+            default_grace: Duration::days(7),
+            max_grace: Duration::days(30),
+            aging_after_days: 180,
+            old_after_days: 365,
+            session_idle: Duration::hours(12),
+            session_absolute: Duration::days(7),
+            login_failures_per_user: 5,
+            login_failures_per_ip: 50,
+            login_window: Duration::minutes(15),
+        }
+    }
+}

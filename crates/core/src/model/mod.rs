@@ -1,0 +1,13 @@
+//! The domain's records: what a user, a session and an API token are, as the
+//! services see them and the store keeps them.
+
+pub mod session;
+pub mod token;
+pub mod user;
+
+pub use session::{NewSession, Session};
+pub use token::{
+    AgeStatus, ApiToken, NewApiToken, NewTokenSecret, PreviousSecret, RenewalPolicy, SecretSlot,
+    TokenFilter, TokenState, TokenStatus, TokenUpdate, TokenUsage,
+};
+pub use user::{NewUser, User, UserStatus, UserUpdate, Username};

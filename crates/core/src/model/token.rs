@@ -1,0 +1,234 @@
+//! Personal API tokens: long-lived credentials (`kwp_…`) owned by a user, with
+//! at most one current and one previous secret (the latter in its grace period
+//! after a rotation).
+
+use std::collections::BTreeSet;
+
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::config::Settings;
+use crate::scope::ScopeSet;
+use crate::secret::Digest;
+
+/// The stored state. `expired` is not stored: it follows from `expires_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenState {
+    Active,
+    Deactivated,
+}
+
+impl TokenState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenState::Active => "active",
+            TokenState::Deactivated => "deactivated",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(TokenState::Active),
+            "deactivated" => Some(TokenState::Deactivated),
+            _ => None,
+        }
+    }
+}
+
+/// The status shown to users and used by the `status` filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenStatus {
+    Active,
+    Deactivated,
+    Expired,
+}
+
+impl TokenStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenStatus::Active => "active",
+            TokenStatus::Deactivated => "deactivated",
+            TokenStatus::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(TokenStatus::Active),
+            "deactivated" => Some(TokenStatus::Deactivated),
+            "expired" => Some(TokenStatus::Expired),
+            _ => None,
+        }
+    }
+}
+
+/// How old a token is, for the colour in the list (plenigo).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgeStatus {
+    Fresh,
+    Aging,
+    Old,
+    Expired,
+}
+
+impl AgeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgeStatus::Fresh => "fresh",
+            AgeStatus::Aging => "aging",
+            AgeStatus::Old => "old",
+            AgeStatus::Expired => "expired",
+        }
+    }
+}
+
+/// The previous secret of a rotated token, valid until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousSecret {
+    pub hint: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// An auto-renewal policy (plenigo). The callback signing secret is not
+/// stored: it is derived from `secret_seed` under the server key whenever it
+/// is needed, so a database leak alone does not reveal it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenewalPolicy {
+    pub every_days: u32,
+    pub callback_url: String,
+    pub mail_recipient: Option<String>,
+    pub secret_seed: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub scopes: ScopeSet,
+    pub applications: BTreeSet<String>,
+    pub state: TokenState,
+    pub expires_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub last_used_at: Option<OffsetDateTime>,
+    pub last_used_ip: Option<String>,
+    /// Hint of the current secret.
+    pub hint: String,
+    pub previous: Option<PreviousSecret>,
+    pub renewal: Option<RenewalPolicy>,
+}
+
+impl ApiToken {
+    pub fn is_expired(&self, now: OffsetDateTime) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+
+    pub fn status(&self, now: OffsetDateTime) -> TokenStatus {
+        match self.state {
+            TokenState::Deactivated => TokenStatus::Deactivated,
+            TokenState::Active if self.is_expired(now) => TokenStatus::Expired,
+            TokenState::Active => TokenStatus::Active,
+        }
+    }
+
+    /// Whole days since creation.
+    pub fn age_days(&self, now: OffsetDateTime) -> i64 {
+        (now - self.created_at).whole_days().max(0)
+    }
+
+    pub fn age_status(&self, now: OffsetDateTime, settings: &Settings) -> AgeStatus {
+        let age = self.age_days(now);
+        if self.is_expired(now) {
+            AgeStatus::Expired
+        } else if age > settings.old_after_days {
+            AgeStatus::Old
+        } else if age > settings.aging_after_days {
+            AgeStatus::Aging
+        } else {
+            AgeStatus::Fresh
+        }
+    }
+
+    /// The previous secret if its grace period has not ended.
+    pub fn live_previous(&self, now: OffsetDateTime) -> Option<&PreviousSecret> {
+        self.previous.as_ref().filter(|p| p.expires_at > now)
+    }
+}
+
+/// The hashed form of a new secret, as the store keeps it.
+#[derive(Debug, Clone)]
+pub struct NewTokenSecret {
+    pub digest: Digest,
+    pub hint: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewApiToken {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub scopes: ScopeSet,
+    pub applications: BTreeSet<String>,
+    pub expires_at: Option<OffsetDateTime>,
+    pub renewal: Option<RenewalPolicy>,
+    pub secret: NewTokenSecret,
+    pub now: OffsetDateTime,
+}
+
+/// Changes to a token; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct TokenUpdate {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub expires_at: Option<OffsetDateTime>,
+    pub renewal: Option<Option<RenewalPolicy>>,
+}
+
+impl TokenUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.description.is_none()
+            && self.expires_at.is_none()
+            && self.renewal.is_none()
+    }
+}
+
+/// List filters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokenFilter {
+    pub status: Option<TokenStatus>,
+    /// Only tokens never used, or last used before this instant.
+    pub unused_since: Option<OffsetDateTime>,
+}
+
+impl TokenFilter {
+    pub fn matches(&self, token: &ApiToken, now: OffsetDateTime) -> bool {
+        self.status.is_none_or(|s| token.status(now) == s)
+            && self
+                .unused_since
+                .is_none_or(|cutoff| token.last_used_at.is_none_or(|at| at < cutoff))
+    }
+}
+
+/// Which of a token's secrets was presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretSlot {
+    Current,
+    Previous,
+}
+
+/// One use of a token, recorded behind the request and written in batches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenUsage {
+    pub token_id: Uuid,
+    pub at: OffsetDateTime,
+    pub ip: Option<String>,
+}
+
+/// Grace periods are whole seconds.
+pub fn grace_end(now: OffsetDateTime, grace: Duration) -> Option<OffsetDateTime> {
+    (grace > Duration::ZERO).then(|| now + grace)
+}

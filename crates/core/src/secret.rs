@@ -1,0 +1,379 @@
+//! Keyward secrets: their format, generation, offline checking and keyed
+//! hashing.
+//!
+//! A secret looks like `kw<kind>_<payload><checksum>`: `<kind>` is one letter
+//! ([`SecretKind`]), `<payload>` is [`PAYLOAD_LEN`] base62 characters drawn from
+//! the CSPRNG (≈178 bits) and `<checksum>` is the CRC32 of everything before it
+//! (prefix and payload), base62-encoded and zero-padded to 6 characters. The
+//! checksum lets scanners recognise a Keyward secret and lets the server reject
+//! typos and garbage without a lookup; it is not a security control.
+//!
+//! Only the keyed hash ([`Digest`], HMAC-SHA-256 under the server key) is ever
+//! stored. Plain secrets live in [`PlainSecret`], whose `Debug` prints nothing.
+
+use std::fmt;
+
+use hmac::{KeyInit, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::random::Random;
+
+/// Number of random base62 characters in a secret.
+pub const PAYLOAD_LEN: usize = 30;
+/// Number of base62 characters in the checksum.
+pub const CHECKSUM_LEN: usize = 6;
+/// Length of the `kwX_` prefix.
+pub const PREFIX_LEN: usize = 4;
+/// Total length of a Keyward secret.
+pub const SECRET_LEN: usize = PREFIX_LEN + PAYLOAD_LEN + CHECKSUM_LEN;
+
+const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// What a secret authenticates; the letter after `kw` in its prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SecretKind {
+    /// `kwp_`: a personal API token.
+    ApiToken,
+    /// `kws_`: a login session.
+    Session,
+    /// `kwa_`: an OAuth access token.
+    AccessToken,
+    /// `kwr_`: an OAuth refresh token.
+    RefreshToken,
+    /// `kwc_`: an OAuth client secret.
+    ClientSecret,
+    /// `kwk_`: a one-time renewal key.
+    RenewalKey,
+    /// `kww_`: a webhook signing secret.
+    WebhookSecret,
+}
+
+impl SecretKind {
+    pub const ALL: [SecretKind; 7] = [
+        SecretKind::ApiToken,
+        SecretKind::Session,
+        SecretKind::AccessToken,
+        SecretKind::RefreshToken,
+        SecretKind::ClientSecret,
+        SecretKind::RenewalKey,
+        SecretKind::WebhookSecret,
+    ];
+
+    pub fn letter(self) -> char {
+        match self {
+            SecretKind::ApiToken => 'p',
+            SecretKind::Session => 's',
+            SecretKind::AccessToken => 'a',
+            SecretKind::RefreshToken => 'r',
+            SecretKind::ClientSecret => 'c',
+            SecretKind::RenewalKey => 'k',
+            SecretKind::WebhookSecret => 'w',
+        }
+    }
+
+    fn from_letter(letter: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.letter() as u8 == letter)
+    }
+
+    /// The name used in API responses (`credential.kind`, `verify.kind`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretKind::ApiToken => "api_token",
+            SecretKind::Session => "session",
+            SecretKind::AccessToken => "access_token",
+            SecretKind::RefreshToken => "refresh_token",
+            SecretKind::ClientSecret => "client_secret",
+            SecretKind::RenewalKey => "renewal_key",
+            SecretKind::WebhookSecret => "webhook_secret",
+        }
+    }
+}
+
+/// A secret in plaintext. It is shown to its owner once and otherwise only
+/// hashed; `Debug` and the absence of `Display` keep it out of logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PlainSecret(String);
+
+impl fmt::Debug for PlainSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PlainSecret(<redacted>)")
+    }
+}
+
+impl PlainSecret {
+    /// Draws a new secret of `kind` from `random`.
+    pub fn generate(kind: SecretKind, random: &dyn Random) -> Self {
+        let mut secret = String::with_capacity(SECRET_LEN);
+        secret.push_str("kw");
+        secret.push(kind.letter());
+        secret.push('_');
+        let mut buf = [0u8; 64];
+        while secret.len() < PREFIX_LEN + PAYLOAD_LEN {
+            random.fill(&mut buf);
+            for &b in &buf {
+                // Rejection sampling keeps every character equally likely.
+                if b < 248 && secret.len() < PREFIX_LEN + PAYLOAD_LEN {
+                    secret.push(ALPHABET[usize::from(b % 62)] as char);
+                }
+            }
+        }
+        let checksum = checksum(&secret);
+        secret.push_str(&checksum);
+        PlainSecret(secret)
+    }
+
+    /// Checks a presented string offline: prefix, length, alphabet and
+    /// checksum. Anything that fails never reaches the store.
+    pub fn parse(presented: &str) -> Option<Self> {
+        let bytes = presented.as_bytes();
+        if bytes.len() != SECRET_LEN || !presented.starts_with("kw") || bytes[3] != b'_' {
+            return None;
+        }
+        SecretKind::from_letter(bytes[2])?;
+        let body = &presented[PREFIX_LEN..];
+        if !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return None;
+        }
+        let (head, sum) = presented.split_at(SECRET_LEN - CHECKSUM_LEN);
+        if checksum(head).as_bytes().ct_eq(sum.as_bytes()).into() {
+            Some(PlainSecret(presented.to_owned()))
+        } else {
+            None
+        }
+    }
+
+    pub fn kind(&self) -> SecretKind {
+        SecretKind::from_letter(self.0.as_bytes()[2]).expect("validated at construction")
+    }
+
+    /// `"..."` followed by the last four characters.
+    pub fn hint(&self) -> String {
+        format!("...{}", &self.0[self.0.len() - 4..])
+    }
+
+    /// The plaintext, for the one response that shows it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+fn checksum(head: &str) -> String {
+    let crc = crc32fast::hash(head.as_bytes());
+    let encoded = base62::encode(crc);
+    format!("{encoded:0>CHECKSUM_LEN$}")
+}
+
+/// The keyed hash of a secret: what the store keeps and looks up.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Digest(pub [u8; 32]);
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Digest(..)")
+    }
+}
+
+impl Digest {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Rebuilds a digest read back from the store.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(Digest)
+    }
+
+    /// Constant-time equality.
+    pub fn ct_eq(&self, other: &Digest) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+/// The server's secret key. Its `Debug` prints nothing.
+#[derive(Clone)]
+pub struct ServerKey(Vec<u8>);
+
+impl fmt::Debug for ServerKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ServerKey(<redacted>)")
+    }
+}
+
+/// Shortest server key accepted, in bytes.
+pub const MIN_SERVER_KEY_LEN: usize = 32;
+
+impl ServerKey {
+    /// A key must carry at least [`MIN_SERVER_KEY_LEN`] bytes.
+    pub fn new(bytes: Vec<u8>) -> Option<Self> {
+        (bytes.len() >= MIN_SERVER_KEY_LEN).then_some(ServerKey(bytes))
+    }
+
+    /// A fresh random key, as written to the key file on first start.
+    pub fn generate(random: &dyn Random) -> Self {
+        let mut bytes = vec![0u8; 32];
+        random.fill(&mut bytes);
+        ServerKey(bytes)
+    }
+
+    /// The key as stored in a key file or `KEYWARD_SECRET_KEY`: lowercase hex.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Reads a key given as hex (64+ hex digits) or, failing that, as raw text
+    /// of at least 32 bytes.
+    pub fn from_text(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let hex: Option<Vec<u8>> = (text.len() % 2 == 0)
+            .then(|| {
+                (0..text.len())
+                    .step_by(2)
+                    .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+                    .collect()
+            })
+            .flatten();
+        match hex {
+            Some(bytes) if bytes.len() >= MIN_SERVER_KEY_LEN => Some(ServerKey(bytes)),
+            _ => ServerKey::new(text.as_bytes().to_vec()),
+        }
+    }
+}
+
+/// Computes keyed hashes of secrets under the server key.
+#[derive(Clone)]
+pub struct SecretHasher {
+    mac: Hmac,
+}
+
+type Hmac = hmac::Hmac<Sha256>;
+
+impl fmt::Debug for SecretHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretHasher(..)")
+    }
+}
+
+impl SecretHasher {
+    pub fn new(key: &ServerKey) -> Self {
+        let mac = Hmac::new_from_slice(&key.0).expect("HMAC accepts any key length");
+        Self { mac }
+    }
+
+    pub fn digest(&self, secret: &PlainSecret) -> Digest {
+        self.digest_bytes(secret.expose().as_bytes())
+    }
+
+    /// Re-creates a secret of `kind` from a stored random `seed`: the same seed
+    /// always gives the same secret, and without the server key the seed says
+    /// nothing about it. Used for signing secrets the server must be able to
+    /// use again (webhook callbacks) without storing them.
+    pub fn derive(&self, kind: SecretKind, seed: &[u8]) -> PlainSecret {
+        let mut secret = String::with_capacity(SECRET_LEN);
+        secret.push_str("kw");
+        secret.push(kind.letter());
+        secret.push('_');
+        let mut counter = 0u32;
+        while secret.len() < PREFIX_LEN + PAYLOAD_LEN {
+            let mut mac = self.mac.clone();
+            mac.update(b"keyward-derive\0");
+            mac.update(&[kind.letter() as u8]);
+            mac.update(&counter.to_be_bytes());
+            mac.update(seed);
+            for b in mac.finalize().into_bytes() {
+                if b < 248 && secret.len() < PREFIX_LEN + PAYLOAD_LEN {
+                    secret.push(ALPHABET[usize::from(b % 62)] as char);
+                }
+            }
+            counter += 1;
+        }
+        let checksum = checksum(&secret);
+        secret.push_str(&checksum);
+        PlainSecret(secret)
+    }
+
+    fn digest_bytes(&self, bytes: &[u8]) -> Digest {
+        let mut mac = self.mac.clone();
+        mac.update(bytes);
+        Digest(mac.finalize().into_bytes().into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::random::OsRandom;
+
+    #[test]
+    fn generated_secrets_have_the_documented_shape() {
+        for kind in SecretKind::ALL {
+            let s = PlainSecret::generate(kind, &OsRandom);
+            let text = s.expose();
+            assert_eq!(text.len(), SECRET_LEN);
+            assert!(text.starts_with(&format!("kw{}_", kind.letter())));
+            assert!(text[PREFIX_LEN..].bytes().all(|b| b.is_ascii_alphanumeric()));
+            let parsed = PlainSecret::parse(text).expect("round trip");
+            assert_eq!(parsed.kind(), kind);
+            assert_eq!(s.hint(), format!("...{}", &text[SECRET_LEN - 4..]));
+        }
+    }
+
+    #[test]
+    fn every_single_character_typo_is_rejected_offline() {
+        let s = PlainSecret::generate(SecretKind::ApiToken, &OsRandom);
+        let text = s.expose().to_owned();
+        for i in PREFIX_LEN..SECRET_LEN {
+            let mut bytes = text.clone().into_bytes();
+            bytes[i] = if bytes[i] == b'a' { b'b' } else { b'a' };
+            let typo = String::from_utf8(bytes).unwrap();
+            assert!(PlainSecret::parse(&typo).is_none(), "typo at {i} accepted");
+        }
+    }
+
+    #[test]
+    fn garbage_is_rejected() {
+        for bad in ["", "kwp_", "Bearer x", "kwx_000000000000000000000000000000000000", "kwp-abc"] {
+            assert!(PlainSecret::parse(bad).is_none(), "{bad:?}");
+        }
+        let s = PlainSecret::generate(SecretKind::Session, &OsRandom);
+        assert!(PlainSecret::parse(&format!("{} ", s.expose())).is_none());
+    }
+
+    #[test]
+    fn debug_never_prints_the_secret() {
+        let s = PlainSecret::generate(SecretKind::ApiToken, &OsRandom);
+        assert!(!format!("{s:?}").contains(&s.expose()[PREFIX_LEN..]));
+        let key = ServerKey::generate(&OsRandom);
+        assert!(!format!("{key:?}").contains(&key.to_hex()));
+    }
+
+    #[test]
+    fn digest_depends_on_the_server_key() {
+        let s = PlainSecret::generate(SecretKind::ApiToken, &OsRandom);
+        let a = SecretHasher::new(&ServerKey::generate(&OsRandom));
+        let b = SecretHasher::new(&ServerKey::generate(&OsRandom));
+        assert!(a.digest(&s).ct_eq(&a.digest(&s)));
+        assert!(!a.digest(&s).ct_eq(&b.digest(&s)));
+    }
+
+    #[test]
+    fn derived_secrets_are_stable_valid_and_keyed() {
+        let key = ServerKey::generate(&OsRandom);
+        let a = SecretHasher::new(&key);
+        let seed = [7u8; 32];
+        let one = a.derive(SecretKind::WebhookSecret, &seed);
+        assert_eq!(one, a.derive(SecretKind::WebhookSecret, &seed));
+        assert_eq!(PlainSecret::parse(one.expose()).unwrap().kind(), SecretKind::WebhookSecret);
+        assert_ne!(one, a.derive(SecretKind::WebhookSecret, &[8u8; 32]));
+        let other = SecretHasher::new(&ServerKey::generate(&OsRandom));
+        assert_ne!(one, other.derive(SecretKind::WebhookSecret, &seed));
+    }
+
+    #[test]
+    fn server_key_reads_hex_and_text() {
+        let key = ServerKey::generate(&OsRandom);
+        assert_eq!(ServerKey::from_text(&key.to_hex()).unwrap().0, key.0);
+        assert!(ServerKey::from_text("short").is_none());
+        assert!(ServerKey::from_text("a passphrase that is long enough to be a key").is_some());
+    }
+}

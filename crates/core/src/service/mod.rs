@@ -1,0 +1,129 @@
+//! The use cases. [`Keyward`] holds the ports and the policy; each submodule
+//! adds the methods for one resource.
+
+mod auth;
+mod sessions;
+mod throttle;
+mod tokens;
+mod usage;
+mod users;
+
+use std::sync::Arc;
+
+pub use auth::{CredentialRef, Principal, Rejection, Verified};
+pub use sessions::LoginOutcome;
+pub use throttle::FailureThrottle;
+pub use tokens::{
+    CreateToken, IssuedToken, PreviousView, RenewToken, RenewalInput, TokenView, UpdateToken,
+};
+pub use usage::UsageRecorder;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::password::PasswordHasher;
+use crate::random::Random;
+use crate::scope::Policy;
+use crate::secret::{SecretHasher, ServerKey};
+use crate::store::Store;
+
+/// Keyward's services: everything a use case needs, shared by the HTTP layer,
+/// the CLI and the background tasks. Cheap to clone.
+#[derive(Clone)]
+pub struct Keyward {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
+    hasher: SecretHasher,
+    passwords: PasswordHasher,
+    policy: Policy,
+    settings: Settings,
+    usage: UsageRecorder,
+    user_failures: FailureThrottle,
+    ip_failures: FailureThrottle,
+}
+
+/// The ports and policy [`Keyward`] is built from.
+pub struct Parts {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn Random>,
+    pub server_key: ServerKey,
+    pub policy: Policy,
+    pub settings: Settings,
+}
+
+impl Keyward {
+    pub fn new(parts: Parts) -> Self {
+        let Parts {
+            store,
+            clock,
+            random,
+            server_key,
+            policy,
+            settings,
+        } = parts;
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            inner: Arc::new(Inner {
+                hasher: SecretHasher::new(&server_key),
+                passwords: PasswordHasher::new(random.clone(), workers),
+                user_failures: FailureThrottle::new(
+                    settings.login_failures_per_user,
+                    settings.login_window,
+                ),
+                ip_failures: FailureThrottle::new(
+                    settings.login_failures_per_ip,
+                    settings.login_window,
+                ),
+                usage: UsageRecorder::default(),
+                store,
+                clock,
+                random,
+                policy,
+                settings,
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.inner.clock.as_ref()
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.inner.policy
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    pub fn usage(&self) -> &UsageRecorder {
+        &self.inner.usage
+    }
+
+    /// Writes the recorded token uses to the store in one batch.
+    pub async fn flush_usage(&self) -> crate::Result<usize> {
+        self.inner.usage.flush(self.inner.store.as_ref()).await
+    }
+
+    /// Housekeeping: drops previous secrets past their grace and ended
+    /// sessions.
+    pub async fn purge(&self) -> crate::Result<u64> {
+        let now = self.inner.clock.now();
+        let secrets = self.inner.store.purge_ended_grace(now).await?;
+        let sessions = self
+            .inner
+            .store
+            .delete_ended_sessions(now - self.inner.settings.session_idle, now)
+            .await?;
+        Ok(secrets + sessions)
+    }
+}

@@ -1,0 +1,475 @@
+//! The API-token use cases: create, list, get, update, rotate, revoke the
+//! previous secret, renew, deactivate and delete. Each acts on the caller's own
+//! tokens, or on another user's when the caller holds `admin.users` and names
+//! them.
+
+use std::collections::BTreeSet;
+
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::{Keyward, Principal};
+use crate::error::{Error, Result};
+use crate::model::{
+    AgeStatus, ApiToken, NewApiToken, NewTokenSecret, RenewalPolicy, TokenFilter, TokenStatus,
+    TokenUpdate, token::grace_end,
+};
+use crate::random;
+use crate::scope::{self, ScopeSet};
+use crate::secret::{PlainSecret, SecretKind};
+use crate::store::InsertToken;
+use crate::validate;
+
+pub const MAX_NAME_LEN: usize = 100;
+pub const MAX_DESCRIPTION_LEN: usize = 1000;
+/// Longest auto-renewal interval, in days.
+pub const MAX_RENEWAL_DAYS: i64 = 3650;
+
+/// An auto-renewal policy as requested.
+#[derive(Debug, Clone)]
+pub struct RenewalInput {
+    pub every_days: i64,
+    pub callback_url: String,
+    pub mail_recipient: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateToken {
+    pub name: String,
+    pub description: Option<String>,
+    pub scopes: Vec<String>,
+    pub applications: Vec<String>,
+    pub expires_at: Option<OffsetDateTime>,
+    pub renewal: Option<RenewalInput>,
+}
+
+/// A PATCH: `None` leaves a field alone; `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateToken {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub expires_at: Option<Option<OffsetDateTime>>,
+    pub renewal: Option<Option<RenewalInput>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RenewToken {
+    pub name: String,
+    pub description: Option<String>,
+    pub expire_current_at: OffsetDateTime,
+}
+
+/// The previous secret as shown to users.
+#[derive(Debug, Clone)]
+pub struct PreviousView {
+    pub hint: String,
+    pub expires_at: OffsetDateTime,
+}
+
+/// A token as shown to users, with what follows from the time.
+#[derive(Debug, Clone)]
+pub struct TokenView {
+    pub token: ApiToken,
+    pub status: TokenStatus,
+    pub age_days: i64,
+    pub age_status: AgeStatus,
+    pub previous: Option<PreviousView>,
+}
+
+/// A token together with a secret being shown for the only time.
+#[derive(Debug)]
+pub struct IssuedToken {
+    pub view: TokenView,
+    pub secret: PlainSecret,
+    /// The auto-renewal callback signing secret, when a policy was just set.
+    pub callback_secret: Option<PlainSecret>,
+}
+
+impl Keyward {
+    pub fn view_token(&self, token: ApiToken) -> TokenView {
+        let now = self.inner.clock.now();
+        TokenView {
+            status: token.status(now),
+            age_days: token.age_days(now),
+            age_status: token.age_status(now, &self.inner.settings),
+            previous: token.live_previous(now).map(|p| PreviousView {
+                hint: p.hint.clone(),
+                expires_at: p.expires_at,
+            }),
+            token,
+        }
+    }
+
+    /// Whose tokens the caller acts on: their own, or (with `admin.users`)
+    /// the user named by `user_id`.
+    async fn token_owner(&self, caller: &Principal, user_id: Option<Uuid>) -> Result<Uuid> {
+        caller.require(scope::CREDENTIALS_MANAGE)?;
+        match user_id {
+            None => Ok(caller.user.id),
+            Some(id) if id == caller.user.id => Ok(id),
+            Some(id) => {
+                if !caller.is_admin() {
+                    return Err(Error::PermissionDenied(
+                        "only an admin.users caller may act on another user's tokens".into(),
+                    ));
+                }
+                Ok(self.get_user(id).await?.id)
+            }
+        }
+    }
+
+    /// The owner's token `id`; `not_found` for anyone else's, so ids of other
+    /// users' tokens cannot be probed.
+    async fn owned_token(&self, caller: &Principal, user_id: Option<Uuid>, id: Uuid) -> Result<ApiToken> {
+        let owner = self.token_owner(caller, user_id).await?;
+        match self.inner.store.find_token(id).await? {
+            Some(token) if token.user_id == owner => Ok(token),
+            _ => Err(not_found()),
+        }
+    }
+
+    fn new_secret(&self) -> (PlainSecret, NewTokenSecret) {
+        let secret = PlainSecret::generate(SecretKind::ApiToken, self.inner.random.as_ref());
+        let stored = NewTokenSecret {
+            digest: self.inner.hasher.digest(&secret),
+            hint: secret.hint(),
+        };
+        (secret, stored)
+    }
+
+    fn parse_renewal(&self, input: RenewalInput) -> Result<(RenewalPolicy, PlainSecret)> {
+        if !(1..=MAX_RENEWAL_DAYS).contains(&input.every_days) {
+            return Err(Error::invalid(
+                "renewal.everyDays",
+                format!("must be between 1 and {MAX_RENEWAL_DAYS}"),
+            ));
+        }
+        let url = validate::http_url("renewal.callbackUrl", &input.callback_url)?;
+        let mail_recipient = input
+            .mail_recipient
+            .map(|m| validate::email("renewal.mailRecipient", &m))
+            .transpose()?;
+        let mut seed = vec![0u8; 32];
+        self.inner.random.fill(&mut seed);
+        let secret = self.inner.hasher.derive(SecretKind::WebhookSecret, &seed);
+        let policy = RenewalPolicy {
+            every_days: u32::try_from(input.every_days).expect("bounded above"),
+            callback_url: url.to_string(),
+            mail_recipient,
+            secret_seed: seed,
+        };
+        Ok((policy, secret))
+    }
+
+    /// Creates a token for the caller (or, for an admin, the named user). Its
+    /// scopes must be within the caller's own effective scopes.
+    pub async fn create_token(
+        &self,
+        caller: &Principal,
+        user_id: Option<Uuid>,
+        input: CreateToken,
+    ) -> Result<IssuedToken> {
+        let owner = self.token_owner(caller, user_id).await?;
+        self.issue_token(owner, &caller.scopes, input).await
+    }
+
+    /// Creates a token for `owner` with scopes within `ceiling`: the shared
+    /// path of the API and the CLI's `admin create-token`.
+    pub async fn issue_token(
+        &self,
+        owner: Uuid,
+        ceiling: &ScopeSet,
+        input: CreateToken,
+    ) -> Result<IssuedToken> {
+        let now = self.inner.clock.now();
+        let name = validate::required_text("name", &input.name, MAX_NAME_LEN)?;
+        let description = parse_description(input.description)?;
+        let scopes = self.inner.policy.parse_scopes("scopes", &input.scopes)?;
+        if let Some(extra) = scopes.difference(ceiling).next() {
+            return Err(Error::invalid(
+                "scopes",
+                format!("scope {extra:?} exceeds the caller's own permissions"),
+            ));
+        }
+        let applications = self
+            .inner
+            .policy
+            .parse_applications("applications", &input.applications)?;
+        if let Some(at) = input.expires_at {
+            if at <= now {
+                return Err(Error::invalid("expiresAt", "must be in the future"));
+            }
+        }
+        let (renewal, callback_secret) = match input.renewal {
+            Some(r) => {
+                let (policy, secret) = self.parse_renewal(r)?;
+                (Some(policy), Some(secret))
+            }
+            None => (None, None),
+        };
+        let (secret, stored) = self.new_secret();
+        let token = NewApiToken {
+            id: random::uuid(self.inner.random.as_ref()),
+            user_id: owner,
+            name,
+            description,
+            scopes,
+            applications,
+            expires_at: input.expires_at,
+            renewal,
+            secret: stored,
+            now,
+        };
+        match self
+            .inner
+            .store
+            .insert_token(&token, self.inner.settings.max_tokens_per_user)
+            .await?
+        {
+            InsertToken::Inserted(token) => Ok(IssuedToken {
+                view: self.view_token(token),
+                secret,
+                callback_secret,
+            }),
+            InsertToken::LimitReached => Err(Error::ResourceExhausted {
+                message: "Maximum number of API tokens reached".into(),
+                retry_after: None,
+            }),
+        }
+    }
+
+    pub async fn list_tokens(
+        &self,
+        caller: &Principal,
+        user_id: Option<Uuid>,
+        status: Option<TokenStatus>,
+        unused_for_days: Option<i64>,
+    ) -> Result<Vec<TokenView>> {
+        let owner = self.token_owner(caller, user_id).await?;
+        let now = self.inner.clock.now();
+        let filter = TokenFilter {
+            status,
+            unused_since: unused_for_days.map(|d| now - Duration::days(d)),
+        };
+        let tokens = self.inner.store.list_tokens(owner, &filter, now).await?;
+        Ok(tokens.into_iter().map(|t| self.view_token(t)).collect())
+    }
+
+    pub async fn get_token(&self, caller: &Principal, user_id: Option<Uuid>, id: Uuid) -> Result<TokenView> {
+        Ok(self.view_token(self.owned_token(caller, user_id, id).await?))
+    }
+
+    pub async fn update_token(
+        &self,
+        caller: &Principal,
+        user_id: Option<Uuid>,
+        id: Uuid,
+        input: UpdateToken,
+    ) -> Result<(TokenView, Option<PlainSecret>)> {
+        let token = self.owned_token(caller, user_id, id).await?;
+        let now = self.inner.clock.now();
+        let mut update = TokenUpdate {
+            name: input
+                .name
+                .map(|n| validate::required_text("name", &n, MAX_NAME_LEN))
+                .transpose()?,
+            description: input.description.map(parse_description).transpose()?,
+            ..TokenUpdate::default()
+        };
+        match input.expires_at {
+            None => {}
+            Some(None) if token.expires_at.is_none() => {}
+            Some(None) => {
+                return Err(Error::invalid("expiresAt", "may only move earlier; it cannot be removed"));
+            }
+            Some(Some(at)) => {
+                if at <= now {
+                    return Err(Error::invalid("expiresAt", "must be in the future"));
+                }
+                if token.expires_at.is_some_and(|current| at > current) {
+                    return Err(Error::invalid("expiresAt", "may only move earlier"));
+                }
+                update.expires_at = Some(at);
+            }
+        }
+        let mut callback_secret = None;
+        if let Some(renewal) = input.renewal {
+            update.renewal = Some(match renewal {
+                Some(r) => {
+                    let (policy, secret) = self.parse_renewal(r)?;
+                    callback_secret = Some(secret);
+                    Some(policy)
+                }
+                None => None,
+            });
+        }
+        if token.state == crate::model::TokenState::Deactivated && !update.is_empty() {
+            // Names and descriptions may still be corrected for the audit trail.
+            if update.expires_at.is_some() || update.renewal.is_some() {
+                return Err(Error::FailedPrecondition("the token is deactivated".into()));
+            }
+        }
+        let token = if update.is_empty() {
+            token
+        } else {
+            self.inner
+                .store
+                .update_token(id, &update, now)
+                .await?
+                .ok_or_else(not_found)?
+        };
+        Ok((self.view_token(token), callback_secret))
+    }
+
+    /// Gives the token a new secret. The old one keeps working for the grace
+    /// period (default 7 days, 0 to 30); an older previous secret dies now.
+    pub async fn rotate_token(
+        &self,
+        caller: &Principal,
+        user_id: Option<Uuid>,
+        id: Uuid,
+        grace_seconds: Option<i64>,
+    ) -> Result<IssuedToken> {
+        let grace = match grace_seconds {
+            None => self.inner.settings.default_grace,
+            Some(s) if s < 0 || Duration::seconds(s) > self.inner.settings.max_grace => {
+                return Err(Error::invalid(
+                    "gracePeriodSeconds",
+                    format!(
+                        "must be between 0 and {}",
+                        self.inner.settings.max_grace.whole_seconds()
+                    ),
+                ));
+            }
+            Some(s) => Duration::seconds(s),
+        };
+        let token = self.owned_token(caller, user_id, id).await?;
+        let now = self.inner.clock.now();
+        self.require_usable(&token, now)?;
+        let (secret, stored) = self.new_secret();
+        let token = self
+            .inner
+            .store
+            .rotate_token(id, &stored, grace_end(now, grace), now)
+            .await?
+            .ok_or_else(not_found)?;
+        Ok(IssuedToken {
+            view: self.view_token(token),
+            secret,
+            callback_secret: None,
+        })
+    }
+
+    pub async fn revoke_previous(&self, caller: &Principal, user_id: Option<Uuid>, id: Uuid) -> Result<TokenView> {
+        self.owned_token(caller, user_id, id).await?;
+        let now = self.inner.clock.now();
+        let token = self
+            .inner
+            .store
+            .revoke_previous(id, now)
+            .await?
+            .ok_or_else(not_found)?;
+        Ok(self.view_token(token))
+    }
+
+    /// Issues a new token (new id and secret, same scopes, applications,
+    /// renewal policy and lifetime) and sets the current token to expire at
+    /// `expire_current_at`. A renewal replaces a token, so it is allowed even
+    /// when the owner is at the token limit.
+    pub async fn renew_token(
+        &self,
+        caller: &Principal,
+        user_id: Option<Uuid>,
+        id: Uuid,
+        input: RenewToken,
+    ) -> Result<IssuedToken> {
+        let current = self.owned_token(caller, user_id, id).await?;
+        let now = self.inner.clock.now();
+        self.require_usable(&current, now)?;
+        let name = validate::required_text("name", &input.name, MAX_NAME_LEN)?;
+        let description = parse_description(input.description)?;
+        if input.expire_current_at < now {
+            return Err(Error::invalid("expireCurrentAt", "must not be in the past"));
+        }
+        if current.expires_at.is_some_and(|at| input.expire_current_at > at) {
+            return Err(Error::invalid(
+                "expireCurrentAt",
+                "must not be later than the token's current expiry",
+            ));
+        }
+        let (secret, stored) = self.new_secret();
+        let replacement = NewApiToken {
+            id: random::uuid(self.inner.random.as_ref()),
+            user_id: current.user_id,
+            name,
+            description,
+            scopes: current.scopes.clone(),
+            applications: current.applications.clone(),
+            // The replacement lives as long as the original was meant to.
+            expires_at: current.expires_at.map(|at| now + (at - current.created_at)),
+            renewal: current.renewal.clone(),
+            secret: stored,
+            now,
+        };
+        let (_, renewed) = self
+            .inner
+            .store
+            .renew_token(id, &replacement, input.expire_current_at)
+            .await?
+            .ok_or_else(not_found)?;
+        Ok(IssuedToken {
+            view: self.view_token(renewed),
+            secret,
+            callback_secret: None,
+        })
+    }
+
+    /// Deactivates a token for good; it stays listed for audit.
+    pub async fn deactivate_token(&self, caller: &Principal, user_id: Option<Uuid>, id: Uuid) -> Result<TokenView> {
+        self.owned_token(caller, user_id, id).await?;
+        let token = self
+            .inner
+            .store
+            .deactivate_token(id, self.inner.clock.now())
+            .await?
+            .ok_or_else(not_found)?;
+        Ok(self.view_token(token))
+    }
+
+    pub async fn delete_token(&self, caller: &Principal, user_id: Option<Uuid>, id: Uuid) -> Result<()> {
+        self.owned_token(caller, user_id, id).await?;
+        if self.inner.store.delete_token(id).await? {
+            Ok(())
+        } else {
+            Err(not_found())
+        }
+    }
+
+    fn require_usable(&self, token: &ApiToken, now: OffsetDateTime) -> Result<()> {
+        match token.status(now) {
+            TokenStatus::Active => Ok(()),
+            TokenStatus::Deactivated => {
+                Err(Error::FailedPrecondition("the token is deactivated".into()))
+            }
+            TokenStatus::Expired => Err(Error::FailedPrecondition(
+                "the token has expired; create a new one".into(),
+            )),
+        }
+    }
+
+    /// Every application name, for forms.
+    pub fn application_names(&self) -> BTreeSet<String> {
+        self.inner.policy.applications().map(str::to_owned).collect()
+    }
+}
+
+fn parse_description(description: Option<String>) -> Result<Option<String>> {
+    description
+        .map(|d| validate::optional_text("description", &d, MAX_DESCRIPTION_LEN))
+        .transpose()
+        .map(|d| d.filter(|d| !d.is_empty()))
+}
+
+fn not_found() -> Error {
+    Error::NotFound("token not found".into())
+}

@@ -1,0 +1,129 @@
+//! The storage ports. Each backend (one crate each) implements [`Store`]; the
+//! services hold an `Arc<dyn Store>` and never see SQL.
+//!
+//! Rules every backend follows, checked by the shared conformance suite:
+//! - times come from the caller (the services' `Clock`), never from the
+//!   database's own clock;
+//! - every method that changes several rows does so in one transaction;
+//! - only digests of secrets are stored, never a secret.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::model::{
+    ApiToken, NewApiToken, NewSession, NewTokenSecret, NewUser, SecretSlot, Session, TokenFilter,
+    TokenUpdate, TokenUsage, User, UserUpdate,
+};
+use crate::secret::Digest;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Inserts a user; [`StoreError::Conflict`] if the username (compared
+    /// case-insensitively) is taken.
+    async fn insert_user(&self, user: &NewUser) -> StoreResult<User>;
+    async fn find_user(&self, id: Uuid) -> StoreResult<Option<User>>;
+    /// The user and their password hash, by username (case-insensitive).
+    async fn find_user_for_login(&self, username: &str) -> StoreResult<Option<(User, String)>>;
+    async fn update_user(
+        &self,
+        id: Uuid,
+        update: &UserUpdate,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<User>>;
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn insert_session(&self, session: &NewSession) -> StoreResult<()>;
+    async fn find_session(&self, digest: &Digest) -> StoreResult<Option<Session>>;
+    /// Moves `last_seen_at` forward (never back).
+    async fn touch_session(&self, id: Uuid, at: OffsetDateTime) -> StoreResult<()>;
+    /// Returns whether a session was deleted.
+    async fn delete_session(&self, id: Uuid) -> StoreResult<bool>;
+    /// Deletes sessions that ended before `idle_cutoff` (last seen) or `now`
+    /// (absolute); returns how many.
+    async fn delete_ended_sessions(
+        &self,
+        idle_cutoff: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64>;
+}
+
+/// What [`TokenStore::insert_token`] did.
+#[derive(Debug)]
+pub enum InsertToken {
+    Inserted(ApiToken),
+    /// The owner already holds `limit` active tokens.
+    LimitReached,
+}
+
+#[async_trait]
+pub trait TokenStore: Send + Sync {
+    /// Inserts a token with its current secret, unless the owner already has
+    /// `limit` active, unexpired tokens (checked atomically with the insert).
+    async fn insert_token(&self, token: &NewApiToken, limit: u32) -> StoreResult<InsertToken>;
+    async fn find_token(&self, id: Uuid) -> StoreResult<Option<ApiToken>>;
+    /// The token a secret digest belongs to, and which of its secrets it is.
+    async fn find_token_by_secret(
+        &self,
+        digest: &Digest,
+    ) -> StoreResult<Option<(ApiToken, SecretSlot)>>;
+    /// A user's tokens, oldest first, filtered as of `now`.
+    async fn list_tokens(
+        &self,
+        user_id: Uuid,
+        filter: &TokenFilter,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<ApiToken>>;
+    async fn update_token(
+        &self,
+        id: Uuid,
+        update: &TokenUpdate,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<ApiToken>>;
+    /// Makes `secret` current. The old current secret becomes the previous one
+    /// until `previous_until`, or is dropped when that is `None`; any older
+    /// previous secret is dropped.
+    async fn rotate_token(
+        &self,
+        id: Uuid,
+        secret: &NewTokenSecret,
+        previous_until: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<ApiToken>>;
+    /// Drops the previous secret, if any.
+    async fn revoke_previous(&self, id: Uuid, now: OffsetDateTime)
+    -> StoreResult<Option<ApiToken>>;
+    async fn deactivate_token(&self, id: Uuid, now: OffsetDateTime)
+    -> StoreResult<Option<ApiToken>>;
+    /// Returns whether a token was deleted. Its secrets go with it.
+    async fn delete_token(&self, id: Uuid) -> StoreResult<bool>;
+    /// Inserts `replacement` and sets the old token's expiry to
+    /// `expire_current_at`, in one transaction. `None` if the old token is
+    /// gone.
+    async fn renew_token(
+        &self,
+        id: Uuid,
+        replacement: &NewApiToken,
+        expire_current_at: OffsetDateTime,
+    ) -> StoreResult<Option<(ApiToken, ApiToken)>>;
+    /// Writes a batch of recorded uses; later uses win, earlier ones never
+    /// overwrite later ones.
+    async fn record_token_usage(&self, batch: &[TokenUsage]) -> StoreResult<()>;
+    /// Deletes previous secrets whose grace period ended before `now`.
+    async fn purge_ended_grace(&self, now: OffsetDateTime) -> StoreResult<u64>;
+}
+
+/// Everything Keyward keeps.
+#[async_trait]
+pub trait Store: UserStore + SessionStore + TokenStore + 'static {
+    /// Whether the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+    /// A short name for logs and `/readyz`: `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+}
