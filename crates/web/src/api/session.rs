@@ -1,0 +1,122 @@
+//! Login sessions (Circularo style): `POST /api/v1/login`, `POST
+//! /api/v1/logout`, and `GET /api/v1/me` for any credential.
+
+use axum::Json;
+use axum::extract::State;
+use keyward_core::model::User;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::timefmt::rfc3339;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{ApiJson, Caller, ClientIp};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    #[schema(example = "mary.griffin@example.com")]
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserBody {
+    pub id: Uuid,
+    pub username: String,
+    pub roles: Vec<String>,
+    /// `active` or `disabled`.
+    #[schema(example = "active")]
+    pub status: &'static str,
+}
+
+impl From<User> for UserBody {
+    fn from(user: User) -> Self {
+        Self {
+            id: user.id,
+            username: user.username,
+            roles: user.roles,
+            status: user.status.as_str(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginResponse {
+    /// The session secret (`kws_…`), shown only here.
+    pub token: String,
+    /// When the session ends unless used again (it also ends 7 days after login).
+    #[serde(with = "rfc3339")]
+    pub expires_at: OffsetDateTime,
+    pub user: UserBody,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CredentialBody {
+    /// `api_token`, `session`, `access_token`.
+    #[schema(example = "api_token")]
+    pub kind: &'static str,
+    pub id: Uuid,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeResponse {
+    pub user: UserBody,
+    pub credential: CredentialBody,
+    /// The credential's effective scopes: its own ∩ what the owner may do now.
+    pub scopes: Vec<String>,
+}
+
+/// Log in with a username and password; returns a session token.
+#[utoipa::path(post, path = "/api/v1/login", tag = "session",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = LoginResponse),
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "Wrong username or password", body = ErrorBody),
+        (status = 429, description = "Too many failed logins", body = ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    let outcome = state
+        .keyward
+        .login(&body.username, body.password, ip.as_deref())
+        .await?;
+    Ok(Json(LoginResponse {
+        token: outcome.secret.expose().to_owned(),
+        expires_at: outcome.expires_at,
+        user: outcome.user.into(),
+    }))
+}
+
+/// End the session used to call this endpoint.
+#[utoipa::path(post, path = "/api/v1/logout", tag = "session",
+    responses(
+        (status = 200, body = super::Ok),
+        (status = 401, body = ErrorBody),
+        (status = 409, description = "The credential is not a session", body = ErrorBody)),
+    security(("bearer" = []), ("appId" = [], "appToken" = [])))]
+pub async fn logout(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<Json<super::Ok>> {
+    state.keyward.logout(&caller).await?;
+    Ok(Json(super::Ok::yes()))
+}
+
+/// Who the caller is, through which credential, with which effective scopes.
+#[utoipa::path(get, path = "/api/v1/me", tag = "session",
+    responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)),
+    security(("bearer" = []), ("appId" = [], "appToken" = [])))]
+pub async fn me(Caller(caller): Caller) -> Json<MeResponse> {
+    Json(MeResponse {
+        credential: CredentialBody {
+            kind: caller.credential.kind.as_str(),
+            id: caller.credential.id,
+        },
+        scopes: caller.scopes.into_iter().collect(),
+        user: caller.user.into(),
+    })
+}

@@ -1,0 +1,429 @@
+//! Personal API tokens: `/api/v1/integrations/tokens` (iGUIDE, plenigo,
+//! Circularo, Apinizer). Handlers parse, call the service, and map the result.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use keyward_core::model::{RenewalPolicy, TokenStatus};
+use keyward_core::service::{CreateToken, IssuedToken, RenewToken, RenewalInput, TokenView, UpdateToken};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use super::timefmt::{self, rfc3339};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ApiJson, Caller, IdPath, OptionalJson};
+use crate::state::AppState;
+
+const TAG: &str = "tokens";
+
+/// An auto-renewal policy as sent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RenewalRequest {
+    /// Renew every this many days (1–3650).
+    pub every_days: i64,
+    /// Where the `token.renewal_ready` callback is POSTed.
+    #[schema(example = "https://example.com/keyward/renewal")]
+    pub callback_url: String,
+    /// Who is told by e-mail when a renewal completes.
+    pub mail_recipient: Option<String>,
+}
+
+impl From<RenewalRequest> for RenewalInput {
+    fn from(r: RenewalRequest) -> Self {
+        RenewalInput {
+            every_days: r.every_days,
+            callback_url: r.callback_url,
+            mail_recipient: r.mail_recipient,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateTokenRequest {
+    /// 1–100 characters.
+    #[schema(example = "Staging Deployment Token")]
+    pub name: String,
+    /// At most 1000 characters.
+    pub description: Option<String>,
+    /// Known scopes, within the caller's own effective scopes.
+    #[schema(example = json!(["iguide.list", "iguide.ro"]))]
+    pub scopes: Vec<String>,
+    /// Configured applications the token is restricted to; empty for any.
+    #[serde(default)]
+    pub applications: Vec<String>,
+    /// In the future, or `null`/absent for a token that never expires.
+    #[serde(default, with = "rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    pub renewal: Option<RenewalRequest>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UpdateTokenRequest {
+    pub name: Option<String>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "timefmt::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    /// May only move earlier.
+    #[serde(default, deserialize_with = "timefmt::double_option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<Option<OffsetDateTime>>,
+    /// A new policy (a new callback secret is returned), or `null` to stop
+    /// auto-renewal.
+    #[serde(default, deserialize_with = "timefmt::nullable")]
+    #[schema(value_type = Option<RenewalRequest>)]
+    pub renewal: Option<Option<RenewalRequest>>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RotateRequest {
+    /// How long the old secret keeps working: 0 to 2592000 (30 days);
+    /// default 604800 (7 days).
+    pub grace_period_seconds: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RenewRequest {
+    pub name: String,
+    pub description: Option<String>,
+    /// When the current token stops working (now or later, not past its
+    /// current expiry).
+    #[serde(with = "rfc3339")]
+    pub expire_current_at: OffsetDateTime,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviousTokenBody {
+    pub hint: String,
+    #[schema(example = "active")]
+    pub status: &'static str,
+    #[serde(with = "rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RenewalBody {
+    pub every_days: u32,
+    pub callback_url: String,
+    pub mail_recipient: Option<String>,
+    /// The callback signing secret (`kww_…`), only when the policy was just set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub callback_secret: Option<String>,
+}
+
+/// An API token. `token` (the secret) appears only in the response that
+/// creates it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenBody {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub scopes: Vec<String>,
+    pub applications: Vec<String>,
+    /// The secret (`kwp_…`): shown once, here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[schema(example = "...x7Qz")]
+    pub token_hint: String,
+    /// `active`, `deactivated` or `expired`.
+    pub status: &'static str,
+    #[serde(with = "rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    #[serde(with = "rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "rfc3339")]
+    pub updated_at: OffsetDateTime,
+    #[serde(with = "rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+    pub last_used_ip: Option<String>,
+    pub age_days: i64,
+    /// `fresh`, `aging` (over 180 days), `old` (over 365 days) or `expired`.
+    pub age_status: &'static str,
+    pub previous_token: Option<PreviousTokenBody>,
+    pub renewal: Option<RenewalBody>,
+}
+
+fn renewal_body(policy: &RenewalPolicy, secret: Option<String>) -> RenewalBody {
+    RenewalBody {
+        every_days: policy.every_days,
+        callback_url: policy.callback_url.clone(),
+        mail_recipient: policy.mail_recipient.clone(),
+        callback_secret: secret,
+    }
+}
+
+impl From<TokenView> for TokenBody {
+    fn from(view: TokenView) -> Self {
+        let t = view.token;
+        TokenBody {
+            id: t.id,
+            name: t.name,
+            description: t.description,
+            scopes: t.scopes.into_iter().collect(),
+            applications: t.applications.into_iter().collect(),
+            token: None,
+            token_hint: t.hint,
+            status: view.status.as_str(),
+            expires_at: t.expires_at,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            last_used_at: t.last_used_at,
+            last_used_ip: t.last_used_ip,
+            age_days: view.age_days,
+            age_status: view.age_status.as_str(),
+            previous_token: view.previous.map(|p| PreviousTokenBody {
+                hint: p.hint,
+                status: "active",
+                expires_at: p.expires_at,
+            }),
+            renewal: t.renewal.as_ref().map(|r| renewal_body(r, None)),
+        }
+    }
+}
+
+impl From<IssuedToken> for TokenBody {
+    fn from(issued: IssuedToken) -> Self {
+        let mut body = TokenBody::from(issued.view);
+        body.token = Some(issued.secret.expose().to_owned());
+        if let (Some(renewal), Some(secret)) = (body.renewal.as_mut(), issued.callback_secret) {
+            renewal.callback_secret = Some(secret.expose().to_owned());
+        }
+        body
+    }
+}
+
+/// `?userId=`: act on another user's tokens (needs `admin.users`).
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, non_snake_case)]
+pub struct UserParam {
+    /// Another user's id (admin.users only).
+    userId: Option<Uuid>,
+}
+
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code, non_snake_case)]
+pub struct ListParams {
+    /// `active`, `deactivated` or `expired`.
+    status: Option<String>,
+    /// Only tokens never used, or last used more than this many days ago.
+    unusedForDays: Option<u32>,
+    /// Another user's id (admin.users only).
+    userId: Option<Uuid>,
+}
+
+type Params = Query<HashMap<String, String>>;
+
+fn user_id(params: &HashMap<String, String>) -> ApiResult<Option<Uuid>> {
+    params
+        .get("userId")
+        .map(|v| Uuid::parse_str(v).map_err(|_| ApiError::invalid("userId", "must be a UUID")))
+        .transpose()
+}
+
+/// Create an API token. The secret is in `token`, shown only here.
+#[utoipa::path(post, path = "/api/v1/integrations/tokens", tag = TAG,
+    params(UserParam), request_body = CreateTokenRequest,
+    responses(
+        (status = 201, body = TokenBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 429, description = "Maximum number of API tokens reached", body = ErrorBody)),
+    security(("bearer" = []), ("appId" = [], "appToken" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(params): Params,
+    ApiJson(body): ApiJson<CreateTokenRequest>,
+) -> ApiResult<(StatusCode, Json<TokenBody>)> {
+    let input = CreateToken {
+        name: body.name,
+        description: body.description,
+        scopes: body.scopes,
+        applications: body.applications,
+        expires_at: body.expires_at,
+        renewal: body.renewal.map(Into::into),
+    };
+    let issued = state.keyward.create_token(&caller, user_id(&params)?, input).await?;
+    Ok((StatusCode::CREATED, Json(issued.into())))
+}
+
+/// List API tokens (never their secrets).
+#[utoipa::path(get, path = "/api/v1/integrations/tokens", tag = TAG,
+    params(ListParams),
+    responses((status = 200, body = [TokenBody]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    security(("bearer" = []), ("appId" = [], "appToken" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(params): Params,
+) -> ApiResult<Json<Vec<TokenBody>>> {
+    let status = params
+        .get("status")
+        .map(|s| {
+            TokenStatus::parse(s).ok_or_else(|| {
+                ApiError::invalid("status", "must be one of active, deactivated, expired")
+            })
+        })
+        .transpose()?;
+    let unused = params
+        .get("unusedForDays")
+        .map(|d| {
+            d.parse::<u16>()
+                .map(i64::from)
+                .map_err(|_| ApiError::invalid("unusedForDays", "must be a whole number of days (0-65535)"))
+        })
+        .transpose()?;
+    let tokens = state
+        .keyward
+        .list_tokens(&caller, user_id(&params)?, status, unused)
+        .await?;
+    Ok(Json(tokens.into_iter().map(Into::into).collect()))
+}
+
+/// Get one API token (never its secret).
+#[utoipa::path(get, path = "/api/v1/integrations/tokens/{id}", tag = TAG,
+    params(("id" = Uuid, Path), UserParam),
+    responses((status = 200, body = TokenBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("appId" = [], "appToken" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    IdPath(id): IdPath,
+    Query(params): Params,
+) -> ApiResult<Json<TokenBody>> {
+    let view = state.keyward.get_token(&caller, user_id(&params)?, id).await?;
+    Ok(Json(view.into()))
+}
+
+/// Change the name, description, expiry (earlier only) or renewal policy.
+#[utoipa::path(patch, path = "/api/v1/integrations/tokens/{id}", tag = TAG,
+    params(("id" = Uuid, Path), UserParam), request_body = UpdateTokenRequest,
+    responses((status = 200, body = TokenBody), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("appId" = [], "appToken" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    IdPath(id): IdPath,
+    Query(params): Params,
+    ApiJson(body): ApiJson<UpdateTokenRequest>,
+) -> ApiResult<Json<TokenBody>> {
+    let input = UpdateToken {
+        name: body.name,
+        description: body.description,
+        expires_at: body.expires_at,
+        renewal: body.renewal.map(|r| r.map(Into::into)),
+    };
+    let (view, callback_secret) = state
+        .keyward
+        .update_token(&caller, user_id(&params)?, id, input)
+        .await?;
+    let mut body = TokenBody::from(view);
+    if let (Some(renewal), Some(secret)) = (body.renewal.as_mut(), callback_secret) {
+        renewal.callback_secret = Some(secret.expose().to_owned());
+    }
+    Ok(Json(body))
+}
+
+/// Give the token a new secret; the old one works until the grace period ends.
+#[utoipa::path(post, path = "/api/v1/integrations/tokens/{id}/rotate", tag = TAG,
+    params(("id" = Uuid, Path), UserParam), request_body(content = Option<RotateRequest>),
+    responses((status = 200, body = TokenBody), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = []), ("appId" = [], "appToken" = [])))]
+pub async fn rotate(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    IdPath(id): IdPath,
+    Query(params): Params,
+    OptionalJson(body): OptionalJson<RotateRequest>,
+) -> ApiResult<Json<TokenBody>> {
+    let issued = state
+        .keyward
+        .rotate_token(&caller, user_id(&params)?, id, body.grace_period_seconds)
+        .await?;
+    Ok(Json(issued.into()))
+}
+
+/// Make the previous secret fail now.
+#[utoipa::path(post, path = "/api/v1/integrations/tokens/{id}/revokePrevious", tag = TAG,
+    params(("id" = Uuid, Path), UserParam),
+    responses((status = 200, body = TokenBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("appId" = [], "appToken" = [])))]
+pub async fn revoke_previous(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    IdPath(id): IdPath,
+    Query(params): Params,
+) -> ApiResult<Json<TokenBody>> {
+    let view = state.keyward.revoke_previous(&caller, user_id(&params)?, id).await?;
+    Ok(Json(view.into()))
+}
+
+/// Issue a new token like this one and set this one to expire.
+#[utoipa::path(post, path = "/api/v1/integrations/tokens/{id}/renew", tag = TAG,
+    params(("id" = Uuid, Path), UserParam), request_body = RenewRequest,
+    responses((status = 201, body = TokenBody), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = []), ("appId" = [], "appToken" = [])))]
+pub async fn renew(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    IdPath(id): IdPath,
+    Query(params): Params,
+    ApiJson(body): ApiJson<RenewRequest>,
+) -> ApiResult<(StatusCode, Json<TokenBody>)> {
+    let input = RenewToken {
+        name: body.name,
+        description: body.description,
+        expire_current_at: body.expire_current_at,
+    };
+    let issued = state
+        .keyward
+        .renew_token(&caller, user_id(&params)?, id, input)
+        .await?;
+    Ok((StatusCode::CREATED, Json(issued.into())))
+}
+
+/// Deactivate the token for good; it stays listed for audit.
+#[utoipa::path(post, path = "/api/v1/integrations/tokens/{id}/deactivate", tag = TAG,
+    params(("id" = Uuid, Path), UserParam),
+    responses((status = 200, body = TokenBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("appId" = [], "appToken" = [])))]
+pub async fn deactivate(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    IdPath(id): IdPath,
+    Query(params): Params,
+) -> ApiResult<Json<TokenBody>> {
+    let view = state.keyward.deactivate_token(&caller, user_id(&params)?, id).await?;
+    Ok(Json(view.into()))
+}
+
+/// Delete the token; it stops working at once.
+#[utoipa::path(delete, path = "/api/v1/integrations/tokens/{id}", tag = TAG,
+    params(("id" = Uuid, Path), UserParam),
+    responses((status = 200, body = super::Ok), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("appId" = [], "appToken" = [])))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    IdPath(id): IdPath,
+    Query(params): Params,
+) -> ApiResult<Json<super::Ok>> {
+    state.keyward.delete_token(&caller, user_id(&params)?, id).await?;
+    Ok(Json(super::Ok::yes()))
+}

@@ -1,0 +1,10 @@
+//! Request extractors whose every rejection is a proper `{code, message}`
+//! error: JSON bodies, path ids, the caller's credential and address.
+
+mod caller;
+mod json;
+mod path;
+
+pub use caller::{Caller, ClientIp};
+pub use json::{ApiJson, OptionalJson};
+pub use path::IdPath;

@@ -1,0 +1,78 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations. The
+//! router and the document come from the same `routes!` calls, so they cannot
+//! disagree about which paths exist.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::api::{health, session, tokens};
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Keyward",
+        description = "Self-hosted API credentials: personal API tokens, login sessions and their verification."
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "session", description = "Log in and out; who am I"),
+        (name = "tokens", description = "Personal API tokens"),
+        (name = "health", description = "Liveness and readiness")
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API token (kwp_…), session token (kws_…) or OAuth access token"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "appId",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-App-Id",
+                "The token id or OAuth client id; the header name is configurable (KEYWARD_APP_ID_HEADER)",
+            ))),
+        );
+        components.add_security_scheme(
+            "appToken",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-App-Token",
+                "The secret matching the app id; the header name is configurable (KEYWARD_APP_TOKEN_HEADER)",
+            ))),
+        );
+    }
+}
+
+/// Every documented route, with its OpenAPI description.
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(session::login))
+        .routes(routes!(session::logout))
+        .routes(routes!(session::me))
+        .routes(routes!(tokens::create, tokens::list))
+        .routes(routes!(tokens::get, tokens::update, tokens::delete))
+        .routes(routes!(tokens::rotate))
+        .routes(routes!(tokens::revoke_previous))
+        .routes(routes!(tokens::renew))
+        .routes(routes!(tokens::deactivate))
+}
+
+/// The document alone, e.g. for `keyward openapi` and the snapshot test.
+pub fn document() -> utoipa::openapi::OpenApi {
+    api_router().into_openapi()
+}

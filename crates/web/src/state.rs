@@ -1,0 +1,42 @@
+//! The state every handler shares.
+
+use axum::http::HeaderName;
+use keyward_core::service::Keyward;
+
+/// Settings of the HTTP layer itself.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Header carrying the credential id in the header-pair scheme.
+    pub app_id_header: HeaderName,
+    /// Header carrying the secret in the header-pair scheme.
+    pub app_token_header: HeaderName,
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            app_id_header: HeaderName::from_static("x-app-id"),
+            app_token_header: HeaderName::from_static("x-app-token"),
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub keyward: Keyward,
+    pub app_id_header: HeaderName,
+    pub app_token_header: HeaderName,
+}
+
+impl AppState {
+    pub fn new(keyward: Keyward, config: &WebConfig) -> Self {
+        Self {
+            keyward,
+            app_id_header: config.app_id_header.clone(),
+            app_token_header: config.app_token_header.clone(),
+        }
+    }
+}
