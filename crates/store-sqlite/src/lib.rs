@@ -1,1 +1,140 @@
-//! placeholder
+//! Keyward's store on an embedded SQLite file: [`SqliteStore`] implements
+//! [`keyward_core::store::Store`] with runtime queries (no compile-time
+//! database) and embedded migrations from `migrations/`.
+//!
+//! How the file is used:
+//! - WAL journal, `synchronous = NORMAL`, `foreign_keys = ON` and a 5 s
+//!   `busy_timeout` on every connection, so readers never block the writer
+//!   and a second process (the CLI next to a running server) waits for the
+//!   write lock instead of failing;
+//! - every write that touches more than one statement runs in a transaction
+//!   opened with `BEGIN IMMEDIATE`, which takes the write lock up front:
+//!   concurrent writers queue on the busy timeout rather than failing when a
+//!   read lock cannot be upgraded;
+//! - times are the caller's (the services' `Clock`), stored as unix seconds;
+//!   SQLite's own clock is never read;
+//! - secrets are stored only as their keyed digests.
+
+mod rows;
+mod sessions;
+mod token_secrets;
+mod tokens;
+mod url;
+mod users;
+
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use keyward_core::error::StoreError;
+use keyward_core::store::{Store, StoreResult};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+
+use crate::rows::db_error;
+pub use crate::url::database_path;
+
+/// How long a connection waits for another writer before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The store on one SQLite file. Cheap to clone (a pool handle).
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating it and its parent directory if missing) the database
+    /// file named by `url` (see [`database_path`]), with a pool of at most
+    /// `max_connections` (at least 1), and brings its schema up to date.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<SqliteStore, StoreError> {
+        let path = database_path(url).map_err(StoreError::Database)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                StoreError::Database(format!("cannot create directory {}: {e}", dir.display()))
+            })?;
+        }
+        create_private_file(&path)?;
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .connect_with(options)
+            .await
+            .map_err(|e| {
+                StoreError::Database(format!(
+                    "cannot open SQLite database {}: {e}",
+                    path.display()
+                ))
+            })?;
+        let store = SqliteStore { pool };
+        store.migrate().await?;
+        tracing::debug!(path = %path.display(), "SQLite database open and migrated");
+        Ok(store)
+    }
+
+    /// Applies the embedded migrations that have not run yet. Idempotent;
+    /// [`SqliteStore::connect`] already calls it.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        sqlx::migrate!("./migrations")
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Database(format!("migration failed: {e}")))
+    }
+
+    /// Closes every connection, waiting for those in use to be returned. WAL
+    /// content is checkpointed into the main file when the last one closes.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Opens a write transaction that holds the write lock from its first
+    /// statement (`BEGIN IMMEDIATE`).
+    async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_error)
+    }
+}
+
+/// Creates an empty database file readable by its owner only (SQLite gives
+/// its `-wal` and `-shm` files the same mode), unless the file exists. The
+/// file holds password hashes, so other local users have no business reading
+/// it.
+fn create_private_file(path: &Path) -> StoreResult<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Database(format!(
+            "cannot create database file {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(db_error)
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+}

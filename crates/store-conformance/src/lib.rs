@@ -1,0 +1,156 @@
+//! The conformance suite every Keyward store backend must pass: one set of
+//! backend-neutral checks of [`keyward_core::store::Store`], run by each
+//! backend crate's integration tests against a real, freshly migrated
+//! database.
+//!
+//! ```ignore
+//! #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+//! async fn conformance() {
+//!     let store = MyStore::connect(&fresh_database_url(), 4).await.unwrap();
+//!     keyward_store_conformance::run_all(Arc::new(store)).await;
+//! }
+//! ```
+//!
+//! What it pins down, beyond the trait docs:
+//! - times come from the caller and read back to the second (all instants
+//!   are whole seconds in 2030, or 2001 for the sweeps, far from the wall
+//!   clock);
+//! - usernames are unique up to case (Unicode lowercasing), keep their
+//!   display spelling, and the login look-up ignores case;
+//! - the token limit counts the owner's tokens that are `active` and not
+//!   expired at the new token's `now` (expiring exactly then = expired), is
+//!   reached exactly at the limit, and holds under concurrent inserts; a
+//!   refused insert writes nothing;
+//! - rotation with and without grace, a second rotation dropping the older
+//!   previous secret, `revoke_previous`, deactivation keeping both secrets
+//!   (idempotently), deletion taking the secrets along, renewal ignoring the
+//!   limit, `previous` being reported until purged;
+//! - usage batches: the latest use wins in any order, equal times overwrite,
+//!   a use without IP keeps the stored IP, unknown tokens are ignored, and a
+//!   use does not change `updated_at`;
+//! - list filters on derived status and `unused_since` (strictly before),
+//!   ordered by `created_at` then id;
+//! - sweeps of ended sessions (idle cutoff exclusive, absolute end
+//!   inclusive) and of ended grace periods (inclusive).
+//!
+//! Every check makes its own users with random names, so the checks share one
+//! database and may run on one that already holds data. The sweeps act on the
+//! whole database but only on rows far older than the other checks' rows;
+//! still, run one suite at a time per database. A failing check panics with a
+//! message naming what went wrong; the check's name is printed to stderr
+//! before it runs.
+
+pub mod fixtures;
+pub mod limits;
+pub mod secrets;
+pub mod sessions;
+pub mod tokens;
+pub mod usage;
+pub mod users;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use keyward_core::store::Store;
+
+async fn check(name: &str, run: impl Future<Output = ()>) {
+    eprintln!("store conformance: {name}");
+    run.await;
+}
+
+/// Runs every check, one after another, on `store`. Panics on the first
+/// failure. Needs a Tokio runtime (one check spawns concurrent inserts).
+pub async fn run_all(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    check("store answers", basics(s)).await;
+
+    check("users::insert_and_find", users::insert_and_find(s)).await;
+    check(
+        "users::username_conflicts_ignore_case",
+        users::username_conflicts_ignore_case(s),
+    )
+    .await;
+    check(
+        "users::update_applies_only_given_fields",
+        users::update_applies_only_given_fields(s),
+    )
+    .await;
+    check(
+        "users::list_contains_inserted",
+        users::list_contains_inserted(s),
+    )
+    .await;
+
+    check("sessions::insert_and_find", sessions::insert_and_find(s)).await;
+    check(
+        "sessions::touch_moves_forward_only",
+        sessions::touch_moves_forward_only(s),
+    )
+    .await;
+    check("sessions::delete", sessions::delete(s)).await;
+    check(
+        "sessions::sweep_deletes_ended_sessions",
+        sessions::sweep_deletes_ended_sessions(s),
+    )
+    .await;
+
+    check("tokens::insert_and_find", tokens::insert_and_find(s)).await;
+    check(
+        "tokens::update_applies_only_given_fields",
+        tokens::update_applies_only_given_fields(s),
+    )
+    .await;
+    check(
+        "tokens::delete_takes_the_secrets_along",
+        tokens::delete_takes_the_secrets_along(s),
+    )
+    .await;
+    check("tokens::renew", tokens::renew(s)).await;
+    check("tokens::list_filters", tokens::list_filters(s)).await;
+
+    check(
+        "limits::limit_is_reached_exactly",
+        limits::limit_is_reached_exactly(s),
+    )
+    .await;
+    check(
+        "limits::limit_counts_only_active_unexpired",
+        limits::limit_counts_only_active_unexpired(s),
+    )
+    .await;
+    check(
+        "limits::limit_holds_under_concurrent_inserts",
+        limits::limit_holds_under_concurrent_inserts(Arc::clone(&store)),
+    )
+    .await;
+
+    check(
+        "secrets::rotate_without_grace",
+        secrets::rotate_without_grace(s),
+    )
+    .await;
+    check("secrets::rotate_with_grace", secrets::rotate_with_grace(s)).await;
+    check("secrets::revoke_previous", secrets::revoke_previous(s)).await;
+    check(
+        "secrets::deactivate_keeps_secrets",
+        secrets::deactivate_keeps_secrets(s),
+    )
+    .await;
+    check("secrets::purge_ended_grace", secrets::purge_ended_grace(s)).await;
+
+    check(
+        "usage::usage_never_moves_back",
+        usage::usage_never_moves_back(s),
+    )
+    .await;
+}
+
+/// `ping` answers and `backend` names the backend.
+pub async fn basics(store: &dyn Store) {
+    store.ping().await.expect("ping");
+    let name = store.backend();
+    assert!(
+        !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase()),
+        "backend() is a short lowercase name, got {name:?}"
+    );
+}

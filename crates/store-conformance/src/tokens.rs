@@ -1,0 +1,428 @@
+//! Checks of the token records in [`keyward_core::store::TokenStore`]:
+//! insert and look-ups, partial updates, deletion, renewal and the list
+//! filters.
+
+use std::collections::BTreeSet;
+
+use keyward_core::model::{
+    ApiToken, SecretSlot, TokenFilter, TokenState, TokenStatus, TokenUpdate, TokenUsage,
+};
+use keyward_core::secret::SecretKind;
+use keyward_core::store::Store;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::fixtures::{T0, id, insert, new_token, renewal, secret, token, user};
+
+/// A token reads back exactly as inserted, by id and by its secret.
+pub async fn insert_and_find(store: &dyn Store) {
+    let owner = user(store, T0).await;
+    let (mut new, _) = new_token(owner.id, T0);
+    new.description = Some("deploys the shop".to_owned());
+    new.applications = BTreeSet::from(["shop".to_owned(), "tasks".to_owned()]);
+    new.expires_at = Some(T0 + Duration::days(90));
+    new.renewal = Some(renewal(30, Some("ops@example.com")));
+    let inserted = insert(store, &new).await;
+    let expected = ApiToken {
+        id: new.id,
+        user_id: owner.id,
+        name: new.name.clone(),
+        description: new.description.clone(),
+        scopes: new.scopes.clone(),
+        applications: new.applications.clone(),
+        state: TokenState::Active,
+        expires_at: new.expires_at,
+        created_at: T0,
+        updated_at: T0,
+        last_used_at: None,
+        last_used_ip: None,
+        hint: new.secret.hint.clone(),
+        previous: None,
+        renewal: new.renewal.clone(),
+    };
+    assert_eq!(
+        inserted, expected,
+        "insert_token returns the token as stored"
+    );
+    assert_eq!(
+        store.find_token(new.id).await.expect("find_token"),
+        Some(expected.clone())
+    );
+    assert_eq!(
+        store
+            .find_token_by_secret(&new.secret.digest)
+            .await
+            .expect("find_token_by_secret"),
+        Some((expected, SecretSlot::Current))
+    );
+
+    // Minimal token: no description, expiry, renewal or applications.
+    let (plain, _) = token(store, owner.id, T0).await;
+    let found = store
+        .find_token(plain.id)
+        .await
+        .expect("find_token")
+        .expect("found");
+    assert_eq!(found, plain);
+    assert!(found.description.is_none() && found.renewal.is_none() && found.expires_at.is_none());
+    // A renewal policy without a mail recipient.
+    let (mut new, _) = new_token(owner.id, T0);
+    new.renewal = Some(renewal(1, None));
+    assert_eq!(insert(store, &new).await.renewal, new.renewal);
+
+    assert!(store.find_token(id()).await.expect("find_token").is_none());
+    let unknown = secret(SecretKind::ApiToken).stored.digest;
+    assert!(
+        store
+            .find_token_by_secret(&unknown)
+            .await
+            .expect("by secret")
+            .is_none()
+    );
+    let (orphan, _) = new_token(id(), T0);
+    assert!(
+        store.insert_token(&orphan, 10).await.is_err(),
+        "a token of an unknown user is refused"
+    );
+}
+
+/// `update_token` changes only the `Some` fields and stamps `updated_at`.
+pub async fn update_applies_only_given_fields(store: &dyn Store) {
+    let owner = user(store, T0).await;
+    let (mut new, _) = new_token(owner.id, T0);
+    new.description = Some("first".to_owned());
+    new.renewal = Some(renewal(7, Some("a@example.com")));
+    let original = insert(store, &new).await;
+
+    type Change = Box<dyn Fn(&mut ApiToken) + Send + Sync>;
+    let renewed = renewal(14, None);
+    let in_30_days = T0 + Duration::days(30);
+    let steps: Vec<(TokenUpdate, Change)> = vec![
+        (
+            TokenUpdate {
+                name: Some("renamed".into()),
+                ..TokenUpdate::default()
+            },
+            Box::new(|t| t.name = "renamed".into()),
+        ),
+        (
+            TokenUpdate {
+                description: Some(None),
+                ..TokenUpdate::default()
+            },
+            Box::new(|t| t.description = None),
+        ),
+        (
+            TokenUpdate {
+                description: Some(Some("second".into())),
+                ..TokenUpdate::default()
+            },
+            Box::new(|t| t.description = Some("second".into())),
+        ),
+        (
+            TokenUpdate {
+                expires_at: Some(in_30_days),
+                ..TokenUpdate::default()
+            },
+            Box::new(move |t| t.expires_at = Some(in_30_days)),
+        ),
+        (
+            TokenUpdate {
+                renewal: Some(Some(renewed.clone())),
+                ..TokenUpdate::default()
+            },
+            Box::new(move |t| t.renewal = Some(renewed.clone())),
+        ),
+        (
+            TokenUpdate {
+                renewal: Some(None),
+                ..TokenUpdate::default()
+            },
+            Box::new(|t| t.renewal = None),
+        ),
+        (
+            TokenUpdate {
+                name: Some("both".into()),
+                description: Some(Some("third".into())),
+                ..TokenUpdate::default()
+            },
+            Box::new(|t| {
+                t.name = "both".into();
+                t.description = Some("third".into());
+            }),
+        ),
+    ];
+    let mut expected = original.clone();
+    for (hours, (update, change)) in (1..).zip(steps) {
+        let at = T0 + Duration::hours(hours);
+        change(&mut expected);
+        expected.updated_at = at;
+        let updated = store
+            .update_token(original.id, &update, at)
+            .await
+            .expect("update_token");
+        assert_eq!(updated.as_ref(), Some(&expected), "after {update:?}");
+        let found = store.find_token(original.id).await.expect("find_token");
+        assert_eq!(found.as_ref(), Some(&expected));
+    }
+    let missing = TokenUpdate {
+        name: Some("x".into()),
+        ..TokenUpdate::default()
+    };
+    assert!(
+        store
+            .update_token(id(), &missing, T0)
+            .await
+            .expect("update_token")
+            .is_none()
+    );
+}
+
+/// `delete_token` removes the token and every secret of it.
+pub async fn delete_takes_the_secrets_along(store: &dyn Store) {
+    let owner = user(store, T0).await;
+    let (doomed, first) = token(store, owner.id, T0).await;
+    let (kept, _) = token(store, owner.id, T0).await;
+    let second = secret(SecretKind::ApiToken);
+    store
+        .rotate_token(doomed.id, &second.stored, Some(T0 + Duration::days(7)), T0)
+        .await
+        .expect("rotate_token")
+        .expect("rotated");
+
+    assert!(store.delete_token(doomed.id).await.expect("delete_token"));
+    assert!(
+        store
+            .find_token(doomed.id)
+            .await
+            .expect("find_token")
+            .is_none()
+    );
+    for digest in [first.stored.digest, second.stored.digest] {
+        let found = store
+            .find_token_by_secret(&digest)
+            .await
+            .expect("find_token_by_secret");
+        assert!(found.is_none(), "a deleted token's secrets find nothing");
+    }
+    assert!(
+        !store
+            .delete_token(doomed.id)
+            .await
+            .expect("delete_token again")
+    );
+    let listed = store
+        .list_tokens(owner.id, &TokenFilter::default(), T0)
+        .await
+        .expect("list_tokens");
+    assert_eq!(listed, vec![kept], "other tokens stay");
+}
+
+/// `renew_token` inserts the replacement (ignoring the limit) and sets the
+/// old token's expiry, together.
+pub async fn renew(store: &dyn Store) {
+    let owner = user(store, T0).await;
+    let (old, old_secret) = token(store, owner.id, T0).await;
+    let now = T0 + Duration::days(1);
+    let expire_at = now + Duration::hours(1);
+    let (mut replacement, _) = new_token(owner.id, now);
+    replacement.scopes = old.scopes.clone();
+    replacement.expires_at = Some(now + Duration::days(30));
+
+    let (old_after, new) = store
+        .renew_token(old.id, &replacement, expire_at)
+        .await
+        .expect("renew_token")
+        .expect("the old token exists");
+    assert_eq!(old_after.id, old.id);
+    assert_eq!(
+        old_after.expires_at,
+        Some(expire_at),
+        "the old token now expires"
+    );
+    assert_eq!(old_after.state, TokenState::Active);
+    assert_eq!(old_after.hint, old.hint, "the old secret is kept");
+    assert_eq!(new.id, replacement.id);
+    assert_eq!(new.name, replacement.name);
+    assert_eq!(new.state, TokenState::Active);
+    assert_eq!(new.expires_at, replacement.expires_at);
+    assert_eq!((new.created_at, new.updated_at), (now, now));
+    assert_eq!(new.hint, replacement.secret.hint);
+    assert_eq!(
+        store.find_token(old.id).await.expect("find"),
+        Some(old_after.clone())
+    );
+    assert_eq!(
+        store.find_token(new.id).await.expect("find"),
+        Some(new.clone())
+    );
+    let by_old = store
+        .find_token_by_secret(&old_secret.stored.digest)
+        .await
+        .expect("by secret");
+    assert_eq!(by_old, Some((old_after, SecretSlot::Current)));
+    let by_new = store
+        .find_token_by_secret(&replacement.secret.digest)
+        .await
+        .expect("by secret");
+    assert_eq!(by_new, Some((new, SecretSlot::Current)));
+
+    // At the limit (one active token per user here), renewing still works.
+    let limited = user(store, T0).await;
+    let (only, _) = new_token(limited.id, T0);
+    crate::fixtures::inserted(store.insert_token(&only, 1).await.expect("insert_token"));
+    let (replacement, _) = new_token(limited.id, now);
+    let renewed = store
+        .renew_token(only.id, &replacement, now + Duration::hours(1))
+        .await
+        .expect("renew_token at the limit");
+    assert!(renewed.is_some(), "renewal ignores the token limit");
+
+    let (orphan, _) = new_token(owner.id, now);
+    let missing = store
+        .renew_token(id(), &orphan, now)
+        .await
+        .expect("renew_token");
+    assert!(missing.is_none(), "renewing an unknown token gives None");
+    assert!(
+        store
+            .find_token(orphan.id)
+            .await
+            .expect("find_token")
+            .is_none(),
+        "and inserts nothing"
+    );
+}
+
+/// `list_tokens` filters by derived status and `unused_since` as of `now`,
+/// oldest first, ties broken by id, and only the user's own tokens.
+pub async fn list_filters(store: &dyn Store) {
+    let owner = user(store, T0).await;
+    let now = T0 + Duration::days(10);
+    let cutoff = now - Duration::days(7);
+    let h = Duration::hours;
+    let mut made: Vec<(&str, Uuid)> = Vec::new();
+    let mut add =
+        async |label: &'static str, created: OffsetDateTime, expires: Option<OffsetDateTime>| {
+            let (mut new, _) = new_token(owner.id, created);
+            new.expires_at = expires;
+            insert(store, &new).await;
+            made.push((label, new.id));
+            new.id
+        };
+    let never_used = add("never_used", T0, None).await;
+    let recent = add("recent", T0 + h(1), Some(now + Duration::days(1))).await;
+    let ends_now = add("ends_now", T0 + h(2), Some(now)).await;
+    let ended = add("ended", T0 + h(3), Some(now - Duration::days(1))).await;
+    let deactivated = add("deactivated", T0 + h(4), None).await;
+    let long_ago = add("long_ago", T0 + h(6), None).await;
+    let tie_a = add("tie_a", T0 + h(7), None).await;
+    let tie_b = add("tie_b", T0 + h(7), None).await;
+    let off_and_ended = add("off_and_ended", T0 + h(8), Some(now - Duration::days(2))).await;
+    for id in [deactivated, off_and_ended] {
+        store
+            .deactivate_token(id, T0 + h(9))
+            .await
+            .expect("deactivate")
+            .expect("exists");
+    }
+    let uses = [
+        (recent, now - h(1)),
+        (long_ago, now - Duration::days(30)),
+        (tie_a, cutoff),
+    ];
+    let batch: Vec<TokenUsage> = uses
+        .iter()
+        .map(|&(token_id, at)| TokenUsage {
+            token_id,
+            at,
+            ip: None,
+        })
+        .collect();
+    store
+        .record_token_usage(&batch)
+        .await
+        .expect("record_token_usage");
+    // Someone else's token never shows up.
+    let stranger = user(store, T0).await;
+    token(store, stranger.id, T0).await;
+
+    let (tie_first, tie_second) = if tie_a < tie_b {
+        (tie_a, tie_b)
+    } else {
+        (tie_b, tie_a)
+    };
+    let all = [
+        never_used,
+        recent,
+        ends_now,
+        ended,
+        deactivated,
+        long_ago,
+        tie_first,
+        tie_second,
+        off_and_ended,
+    ];
+    let cases: [(Option<TokenStatus>, Option<OffsetDateTime>, Vec<Uuid>); 7] = [
+        (None, None, all.to_vec()),
+        (
+            Some(TokenStatus::Active),
+            None,
+            vec![never_used, recent, long_ago, tie_first, tie_second],
+        ),
+        (Some(TokenStatus::Expired), None, vec![ends_now, ended]),
+        (
+            Some(TokenStatus::Deactivated),
+            None,
+            vec![deactivated, off_and_ended],
+        ),
+        (
+            None,
+            Some(cutoff),
+            // Never used, or last used strictly before the cutoff.
+            all.iter()
+                .copied()
+                .filter(|&t| t != recent && t != tie_a)
+                .collect(),
+        ),
+        (
+            Some(TokenStatus::Active),
+            Some(cutoff),
+            vec![never_used, long_ago, tie_b],
+        ),
+        (
+            Some(TokenStatus::Expired),
+            Some(now - Duration::days(100)),
+            vec![ends_now, ended],
+        ),
+    ];
+    let name = |id: &Uuid| made.iter().find(|(_, m)| m == id).map_or("?", |(l, _)| *l);
+    for (status, unused_since, expected) in cases {
+        let filter = TokenFilter {
+            status,
+            unused_since,
+        };
+        let listed = store
+            .list_tokens(owner.id, &filter, now)
+            .await
+            .expect("list_tokens");
+        let got: Vec<Uuid> = listed.iter().map(|t| t.id).collect();
+        assert_eq!(
+            got.iter().map(name).collect::<Vec<_>>(),
+            expected.iter().map(name).collect::<Vec<_>>(),
+            "list_tokens with {filter:?}"
+        );
+        for t in &listed {
+            assert!(
+                filter.matches(t, now),
+                "{} does not match {filter:?}",
+                name(&t.id)
+            );
+        }
+    }
+    let nobody = store
+        .list_tokens(id(), &TokenFilter::default(), now)
+        .await
+        .expect("list_tokens");
+    assert!(nobody.is_empty());
+}

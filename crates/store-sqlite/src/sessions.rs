@@ -1,0 +1,82 @@
+//! [`SessionStore`] on SQLite: the `sessions` table, looked up by the digest
+//! of the session secret.
+
+use async_trait::async_trait;
+use keyward_core::model::{NewSession, Session};
+use keyward_core::secret::Digest;
+use keyward_core::store::{SessionStore, StoreResult};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::SqliteStore;
+use crate::rows::{self, db_error, id_text, secs, secs_ceil};
+
+#[async_trait]
+impl SessionStore for SqliteStore {
+    /// Inserts the session with `last_seen_at = created_at`.
+    async fn insert_session(&self, session: &NewSession) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, digest, created_at, last_seen_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+        )
+        .bind(id_text(session.id))
+        .bind(id_text(session.user_id))
+        .bind(session.digest.as_bytes())
+        .bind(secs(session.created_at))
+        .bind(secs(session.expires_at))
+        .execute(&self.pool)
+        .await
+        .map(drop)
+        .map_err(db_error)
+    }
+
+    async fn find_session(&self, digest: &Digest) -> StoreResult<Option<Session>> {
+        sqlx::query(
+            "SELECT id, user_id, created_at, last_seen_at, expires_at FROM sessions \
+             WHERE digest = ?1",
+        )
+        .bind(digest.as_bytes())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        .map(|row| rows::session(&row))
+        .transpose()
+    }
+
+    /// Sets `last_seen_at` to `at` unless it is already later. A missing
+    /// session is not an error.
+    async fn touch_session(&self, id: Uuid, at: OffsetDateTime) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1 AND last_seen_at < ?2")
+            .bind(id_text(id))
+            .bind(secs(at))
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(db_error)
+    }
+
+    async fn delete_session(&self, id: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM sessions WHERE id = ?1")
+            .bind(id_text(id))
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Deletes every session with `last_seen_at < idle_cutoff` (idle too
+    /// long) or `expires_at <= now` (past its absolute end).
+    async fn delete_ended_sessions(
+        &self,
+        idle_cutoff: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE last_seen_at < ?1 OR expires_at <= ?2")
+            .bind(secs_ceil(idle_cutoff))
+            .bind(secs(now))
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
+}
