@@ -1,0 +1,112 @@
+//! Keyward's store on PostgreSQL: [`PgStore`] implements the core's
+//! [`Store`] port on a connection pool, with native types (UUID, TIMESTAMPTZ,
+//! BYTEA digests, TEXT[] sets) and its own embedded migrations, so that
+//! several Keyward instances can share one database. [`notify`] carries cache
+//! invalidations between those instances over `LISTEN/NOTIFY`.
+//!
+//! Every time written comes from the caller (the services' `Clock`), never
+//! from the database's `now()`; every method that changes several rows runs
+//! in one transaction; only digests of secrets are stored.
+
+#![forbid(unsafe_code)]
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use keyward_core::error::StoreError;
+use keyward_core::store::{Store, StoreResult};
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+pub mod notify;
+mod rows;
+mod sessions;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod tokens;
+mod users;
+
+pub use notify::{ALL_PAYLOAD, INVALIDATION_CHANNEL, Invalidation};
+
+/// The schema, embedded from `migrations/`.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// How long a query waits for a free connection before failing.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The PostgreSQL store. Cheap to clone: clones share one pool.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects with a pool of at most `max_connections` (at least 1) and
+    /// brings the schema up to date. Several instances may start at once:
+    /// migrations take an advisory lock.
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<PgStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await
+            .map_err(db_error)?;
+        let store = PgStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies the migrations not yet applied (already done by
+    /// [`PgStore::connect`]).
+    pub async fn migrate(&self) -> StoreResult<()> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Database(format!("migration failed: {e}")))
+    }
+
+    /// Closes every connection of the pool; later calls fail.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The underlying pool, for the service's own PostgreSQL-only work (the
+    /// outbox, `FOR UPDATE SKIP LOCKED` scans).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(db_error)
+    }
+
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+}
+
+/// Maps a database error: a unique violation is a [`StoreError::Conflict`]
+/// naming what is taken; anything else is [`StoreError::Database`].
+pub(crate) fn db_error(err: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &err
+        && db.is_unique_violation()
+    {
+        let what = match db.constraint() {
+            Some("users_username_key_unique") => "username already taken",
+            Some("sessions_digest_unique" | "token_secrets_digest_unique") => {
+                "secret digest already in use"
+            }
+            Some("users_pkey" | "sessions_pkey" | "api_tokens_pkey") => "id already in use",
+            _ => "unique constraint violated",
+        };
+        return StoreError::Conflict(what.to_owned());
+    }
+    StoreError::Database(err.to_string())
+}

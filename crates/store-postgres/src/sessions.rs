@@ -1,0 +1,85 @@
+//! Login sessions, found by the digest of their secret, touched when used and
+//! swept once they end.
+
+use async_trait::async_trait;
+use keyward_core::model::{NewSession, Session};
+use keyward_core::secret::Digest;
+use keyward_core::store::{SessionStore, StoreResult};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{PgStore, db_error, rows};
+
+#[async_trait]
+impl SessionStore for PgStore {
+    /// Inserts a session, last seen at its creation.
+    /// [`StoreError::Conflict`](keyward_core::error::StoreError::Conflict) if
+    /// the id or digest is taken.
+    async fn insert_session(&self, session: &NewSession) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, digest, created_at, last_seen_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $4, $5)",
+        )
+        .bind(session.id)
+        .bind(session.user_id)
+        .bind(session.digest.as_bytes())
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    /// The session whose secret has this digest, ended or not: the caller
+    /// judges its lifetime.
+    async fn find_session(&self, digest: &Digest) -> StoreResult<Option<Session>> {
+        sqlx::query(
+            "SELECT id, user_id, created_at, last_seen_at, expires_at \
+             FROM sessions WHERE digest = $1",
+        )
+        .bind(digest.as_bytes())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        .map(|row| rows::session(&row))
+        .transpose()
+    }
+
+    /// Moves `last_seen_at` forward to `at`; an earlier `at` changes nothing.
+    async fn touch_session(&self, id: Uuid, at: OffsetDateTime) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2")
+            .bind(id)
+            .bind(at)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, id: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM sessions WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Deletes the sessions that have ended: last seen before `idle_cutoff`
+    /// (= now − idle lifetime), or whose absolute end is at or before `now`.
+    /// Returns how many.
+    async fn delete_ended_sessions(
+        &self,
+        idle_cutoff: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE last_seen_at < $1 OR expires_at <= $2")
+            .bind(idle_cutoff)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,360 @@
+//! Integration tests of the PostgreSQL store against the local server. Each
+//! test gets a fresh database (`testing::fresh_database`), dropped afterwards.
+//! They run the shared conformance suite, then what it cannot see: how
+//! errors map, rotations and usage flushes under concurrency, that no
+//! plaintext secret reaches a table, the LISTEN/NOTIFY invalidations between
+//! instances, and the test-database guard itself.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use keyward_core::error::StoreError;
+use keyward_core::model::{NewSession, SecretSlot, TokenUsage};
+use keyward_core::secret::SecretKind;
+use keyward_core::store::{InsertToken, SessionStore, Store, TokenStore};
+use keyward_store_conformance::fixtures::{self, T0, TestSecret, id, new_token, secret, user};
+use keyward_store_postgres::notify::LISTENER_APPLICATION_NAME;
+use keyward_store_postgres::testing::{TestDatabase, fresh_database};
+use keyward_store_postgres::{Invalidation, PgStore};
+use sqlx::{AssertSqlSafe, Row};
+use time::Duration;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+/// A fresh database and a store connected to it (migrated).
+async fn setup() -> (TestDatabase, PgStore) {
+    let db = fresh_database().await;
+    let store = PgStore::connect(&db.url, 4).await.expect("connect");
+    (db, store)
+}
+
+/// Closes the store and drops the database.
+async fn teardown(db: TestDatabase, store: PgStore) {
+    store.close().await;
+    db.drop_database().await.expect("drop test database");
+}
+
+async fn slot_of(store: &PgStore, s: &TestSecret) -> Option<(Uuid, SecretSlot)> {
+    store
+        .find_token_by_secret(&s.stored.digest)
+        .await
+        .expect("find_token_by_secret")
+        .map(|(t, slot)| (t.id, slot))
+}
+
+/// The backend-neutral suite every store passes, on a database of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conformance() {
+    let db = fresh_database().await;
+    let store = PgStore::connect(&db.url, 4).await.expect("connect");
+    keyward_store_conformance::run_all(Arc::new(store.clone())).await;
+    teardown(db, store).await;
+}
+
+#[tokio::test]
+async fn ping_and_backend() {
+    let (db, store) = setup().await;
+    store.ping().await.expect("ping");
+    assert_eq!(store.backend(), "postgres");
+    store.migrate().await.expect("migrating twice is a no-op");
+    teardown(db, store).await;
+}
+
+#[tokio::test]
+async fn errors_map_to_conflict_or_database() {
+    let (db, store) = setup().await;
+    let owner = user(&store, T0).await;
+    let (new, _) = new_token(owner.id, T0);
+    fixtures::insert(&store, &new).await;
+
+    let same_id = store.insert_token(&new, 10).await;
+    assert!(
+        matches!(same_id, Err(StoreError::Conflict(_))),
+        "{same_id:?}"
+    );
+    let (mut same_digest, _) = new_token(owner.id, T0);
+    same_digest.secret = new.secret.clone();
+    let taken = store.insert_token(&same_digest, 10).await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    assert!(
+        store.find_token(same_digest.id).await.unwrap().is_none(),
+        "rolled back"
+    );
+
+    let (session, _) = fixtures::new_session(owner.id, T0, T0 + Duration::days(1));
+    store.insert_session(&session).await.unwrap();
+    let again = store.insert_session(&session).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+
+    // No such owner: the database refuses, and it is not a conflict.
+    let (orphan, _) = new_token(id(), T0);
+    let refused = store.insert_token(&orphan, 10).await;
+    assert!(
+        matches!(refused, Err(StoreError::Database(_))),
+        "{refused:?}"
+    );
+
+    // Renewing a missing token inserts nothing.
+    let (replacement, _) = new_token(owner.id, T0);
+    assert!(
+        store
+            .renew_token(id(), &replacement, T0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.find_token(replacement.id).await.unwrap().is_none());
+    let (limited, _) = new_token(owner.id, T0);
+    assert!(matches!(
+        store.insert_token(&limited, 1).await.unwrap(),
+        InsertToken::LimitReached
+    ));
+    teardown(db, store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_rotations_serialise() {
+    let db = fresh_database().await;
+    let store = Arc::new(PgStore::connect(&db.url, 8).await.expect("connect"));
+    let owner = user(store.as_ref(), T0).await;
+    let (token, _) = fixtures::token(store.as_ref(), owner.id, T0).await;
+    let secrets: Vec<Arc<TestSecret>> = (0..8)
+        .map(|_| Arc::new(secret(SecretKind::ApiToken)))
+        .collect();
+    let tasks: Vec<_> = secrets
+        .iter()
+        .map(|s| {
+            let (store, s) = (Arc::clone(&store), Arc::clone(s));
+            tokio::spawn(async move {
+                store
+                    .rotate_token(token.id, &s.stored, Some(T0 + Duration::days(1)), T0)
+                    .await
+                    .expect("rotate_token")
+                    .expect("token exists");
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let mut slots = Vec::new();
+    for s in &secrets {
+        if let Some((_, slot)) = slot_of(&store, s).await {
+            slots.push(slot);
+        }
+    }
+    slots.sort_by_key(|s| *s == SecretSlot::Previous);
+    assert_eq!(slots, vec![SecretSlot::Current, SecretSlot::Previous]);
+    store.close().await;
+    db.drop_database().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_usage_flushes_do_not_deadlock() {
+    let db = fresh_database().await;
+    let store = Arc::new(PgStore::connect(&db.url, 4).await.expect("connect"));
+    let owner = user(store.as_ref(), T0).await;
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        ids.push(fixtures::token(store.as_ref(), owner.id, T0).await.0.id);
+    }
+    let tasks: Vec<_> = (0..4)
+        .map(|n| {
+            let store = Arc::clone(&store);
+            let mut ids = ids.clone();
+            if n % 2 == 1 {
+                ids.reverse();
+            }
+            tokio::spawn(async move {
+                for round in 0..20 {
+                    let batch: Vec<TokenUsage> = ids
+                        .iter()
+                        .map(|&token_id| TokenUsage {
+                            token_id,
+                            at: T0 + Duration::seconds(round),
+                            ip: Some(format!("10.0.0.{n}")),
+                        })
+                        .collect();
+                    store
+                        .record_token_usage(&batch)
+                        .await
+                        .expect("record_token_usage");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("task");
+    }
+    for id in ids {
+        let token = store.find_token(id).await.unwrap().unwrap();
+        assert_eq!(token.last_used_at, Some(T0 + Duration::seconds(19)));
+    }
+    store.close().await;
+    db.drop_database().await.unwrap();
+}
+/// Every row of every table, as JSON text.
+async fn dump_tables(store: &PgStore) -> Vec<String> {
+    let tables: Vec<String> = sqlx::query(
+        "SELECT table_name::text AS name FROM information_schema.tables \
+         WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("tables")
+    .iter()
+    .map(|row| row.get("name"))
+    .collect();
+    for expected in ["users", "sessions", "api_tokens", "token_secrets"] {
+        assert!(
+            tables.iter().any(|t| t == expected),
+            "table {expected} exists"
+        );
+    }
+    let mut rows = Vec::new();
+    for table in tables {
+        let sql = format!("SELECT row_to_json(t)::text AS row FROM \"{table}\" t");
+        let table_rows = sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(store.pool())
+            .await
+            .expect("dump table");
+        rows.extend(table_rows.iter().map(|row| row.get::<String, _>("row")));
+    }
+    rows
+}
+
+#[tokio::test]
+async fn no_plaintext_secret_reaches_a_table() {
+    let (db, store) = setup().await;
+    let owner = user(&store, T0).await;
+    let (token, first) = fixtures::token(&store, owner.id, T0).await;
+    let second = secret(SecretKind::ApiToken);
+    store
+        .rotate_token(token.id, &second.stored, Some(T0 + Duration::days(1)), T0)
+        .await
+        .unwrap();
+    let (replacement, third) = new_token(owner.id, T0);
+    store
+        .renew_token(token.id, &replacement, T0 + Duration::days(1))
+        .await
+        .unwrap();
+    let session = secret(SecretKind::Session);
+    store
+        .insert_session(&NewSession {
+            id: id(),
+            user_id: owner.id,
+            digest: session.stored.digest,
+            created_at: T0,
+            expires_at: T0 + Duration::days(7),
+        })
+        .await
+        .unwrap();
+    let plain = [first.plain, second.plain, third, session.plain].map(|s| s.expose().to_owned());
+
+    let rows = dump_tables(&store).await;
+    assert!(
+        rows.len() >= 6,
+        "users, tokens, secrets and the session were dumped"
+    );
+    for secret in &plain {
+        // The whole secret, and its random payload alone.
+        let payload = &secret[4..34];
+        for row in &rows {
+            assert!(
+                !row.contains(secret.as_str()),
+                "plaintext secret stored: {row}"
+            );
+            assert!(!row.contains(payload), "secret payload stored: {row}");
+        }
+    }
+    teardown(db, store).await;
+}
+
+/// The next invalidation, failing after `within`.
+async fn next(rx: &mut mpsc::Receiver<Invalidation>, within: StdDuration) -> Invalidation {
+    tokio::time::timeout(within, rx.recv())
+        .await
+        .expect("an invalidation in time")
+        .expect("listener alive")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalidations_reach_other_instances() {
+    let db = fresh_database().await;
+    let sender = PgStore::connect(&db.url, 2).await.expect("connect");
+    let receiver = PgStore::connect(&db.url, 2).await.expect("connect");
+    let mut rx = receiver.listen_invalidations().await.expect("listen");
+    let mut own = sender.listen_invalidations().await.expect("listen");
+
+    sender
+        .notify_invalidation("token:0123")
+        .await
+        .expect("notify");
+    let within = StdDuration::from_secs(1);
+    assert_eq!(
+        next(&mut rx, within).await,
+        Invalidation::Key("token:0123".into())
+    );
+    assert_eq!(
+        next(&mut own, within).await,
+        Invalidation::Key("token:0123".into())
+    );
+    sender
+        .notify_invalidation(keyward_store_postgres::ALL_PAYLOAD)
+        .await
+        .expect("notify");
+    assert_eq!(next(&mut rx, within).await, Invalidation::All);
+
+    // Kill the listening connections: each listener reconnects, emits All
+    // (anything sent meanwhile may be lost), and hears later notifications.
+    let killed = sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND application_name = $1",
+    )
+    .bind(LISTENER_APPLICATION_NAME)
+    .fetch_all(sender.pool())
+    .await
+    .expect("terminate listeners");
+    assert_eq!(killed.len(), 2, "both listeners found");
+    let within = StdDuration::from_secs(10);
+    loop {
+        // Notifications sent before the kill may still arrive first.
+        match next(&mut rx, within).await {
+            Invalidation::All => break,
+            Invalidation::Key(_) => {}
+        }
+    }
+    sender
+        .notify_invalidation("token:4567")
+        .await
+        .expect("notify");
+    assert_eq!(
+        next(&mut rx, within).await,
+        Invalidation::Key("token:4567".into())
+    );
+
+    drop((rx, own));
+    sender.close().await;
+    receiver.close().await;
+    db.drop_database().await.expect("drop");
+}
+
+#[tokio::test]
+async fn a_test_database_left_undropped_is_dropped_with_its_guard() {
+    let db = fresh_database().await;
+    let name = db.name().to_owned();
+    let store = PgStore::connect(&db.url, 1).await.expect("connect");
+    // As when a test panics: the guard goes while a connection is still open.
+    drop(db);
+    let admin_url = keyward_store_postgres::testing::admin_url();
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
+        .await
+        .expect("admin connection");
+    let left = sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(&name)
+        .fetch_optional(&mut conn)
+        .await
+        .expect("query");
+    assert!(left.is_none(), "database {name} dropped");
+    assert!(store.ping().await.is_err(), "its connections were closed");
+}
