@@ -30,10 +30,16 @@ impl Password {
     pub fn new(field: &str, value: String) -> Result<Self> {
         let len = value.chars().count();
         if len < MIN_PASSWORD_LEN {
-            return Err(Error::invalid(field, format!("must be at least {MIN_PASSWORD_LEN} characters")));
+            return Err(Error::invalid(
+                field,
+                format!("must be at least {MIN_PASSWORD_LEN} characters"),
+            ));
         }
         if len > MAX_PASSWORD_LEN {
-            return Err(Error::invalid(field, format!("must be at most {MAX_PASSWORD_LEN} characters")));
+            return Err(Error::invalid(
+                field,
+                format!("must be at most {MAX_PASSWORD_LEN} characters"),
+            ));
         }
         Ok(Password(value))
     }
@@ -42,7 +48,10 @@ impl Password {
     /// refused before any hashing.
     pub fn presented(field: &str, value: String) -> Result<Self> {
         if value.chars().count() > MAX_PASSWORD_LEN {
-            return Err(Error::invalid(field, format!("must be at most {MAX_PASSWORD_LEN} characters")));
+            return Err(Error::invalid(
+                field,
+                format!("must be at most {MAX_PASSWORD_LEN} characters"),
+            ));
         }
         Ok(Password(value))
     }
@@ -94,7 +103,9 @@ impl PasswordHasher {
         let known = hash.is_some();
         let hash = hash.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
         let ok = tokio::task::spawn_blocking(move || {
-            Argon2::default().verify_password(pw.as_bytes(), hash.as_str()).is_ok()
+            Argon2::default()
+                .verify_password(pw.as_bytes(), hash.as_str())
+                .is_ok()
         })
         .await
         .map_err(Error::internal)?;
@@ -121,7 +132,10 @@ mod tests {
         let hasher = PasswordHasher::new(Arc::new(OsRandom), 2);
         let pw = Password::new("password", "correct horse".into()).unwrap();
         let hash = hasher.hash(&pw).await.unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(hasher.verify(&pw, Some(&hash)).await.unwrap());
         let wrong = Password::presented("password", "wrong horse".into()).unwrap();
         assert!(!hasher.verify(&wrong, Some(&hash)).await.unwrap());
@@ -133,6 +147,8 @@ mod tests {
         assert!(Password::new("password", "short".into()).is_err());
         assert!(Password::new("password", "x".repeat(1025)).is_err());
         assert!(Password::presented("password", "x".repeat(1025)).is_err());
-        assert!(!format!("{:?}", Password::new("p", "secret-pass".into()).unwrap()).contains("secret"));
+        assert!(
+            !format!("{:?}", Password::new("p", "secret-pass".into()).unwrap()).contains("secret")
+        );
     }
 }

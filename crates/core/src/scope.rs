@@ -50,7 +50,9 @@ const MAX_NAME_LEN: usize = 100;
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_NAME_LEN
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-/".contains(&b))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:-/".contains(&b))
 }
 
 impl Policy {
@@ -154,11 +156,18 @@ impl Policy {
     }
 
     /// Parses an application list: every application known.
-    pub fn parse_applications(&self, field: &str, requested: &[String]) -> Result<BTreeSet<String>> {
+    pub fn parse_applications(
+        &self,
+        field: &str,
+        requested: &[String],
+    ) -> Result<BTreeSet<String>> {
         let mut set = BTreeSet::new();
         for app in requested {
             if !self.applications.contains(app) {
-                return Err(Error::invalid(field, format!("unknown application {app:?}")));
+                return Err(Error::invalid(
+                    field,
+                    format!("unknown application {app:?}"),
+                ));
             }
             set.insert(app.clone());
         }
@@ -221,7 +230,10 @@ mod tests {
         assert!(admin.contains(ADMIN_USERS) && admin.contains("iguide.ro"));
         let member = p.allowed_scopes(["member"]);
         assert!(!member.contains(ADMIN_USERS) && member.contains(CREDENTIALS_MANAGE));
-        assert_eq!(p.allowed_scopes(["viewer"]), ScopeSet::from(["iguide.list".to_owned()]));
+        assert_eq!(
+            p.allowed_scopes(["viewer"]),
+            ScopeSet::from(["iguide.list".to_owned()])
+        );
         assert!(p.allowed_scopes(["ghost"]).is_empty());
     }
 
@@ -231,7 +243,10 @@ mod tests {
         let err = p.parse_scopes("scopes", &["nope".into()]).unwrap_err();
         assert!(matches!(err, Error::InvalidArgument { ref field, .. } if field == "scopes"));
         assert!(p.parse_scopes("scopes", &[]).is_err());
-        assert!(p.parse_applications("applications", &["other".into()]).is_err());
+        assert!(
+            p.parse_applications("applications", &["other".into()])
+                .is_err()
+        );
     }
 
     #[test]

@@ -225,7 +225,9 @@ impl ServerKey {
     /// of at least 32 bytes.
     pub fn from_text(text: &str) -> Option<Self> {
         let text = text.trim();
-        let hex: Option<Vec<u8>> = (text.len() % 2 == 0)
+        let hex: Option<Vec<u8>> = text
+            .len()
+            .is_multiple_of(2)
             .then(|| {
                 (0..text.len())
                     .step_by(2)
@@ -311,7 +313,11 @@ mod tests {
             let text = s.expose();
             assert_eq!(text.len(), SECRET_LEN);
             assert!(text.starts_with(&format!("kw{}_", kind.letter())));
-            assert!(text[PREFIX_LEN..].bytes().all(|b| b.is_ascii_alphanumeric()));
+            assert!(
+                text[PREFIX_LEN..]
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric())
+            );
             let parsed = PlainSecret::parse(text).expect("round trip");
             assert_eq!(parsed.kind(), kind);
             assert_eq!(s.hint(), format!("...{}", &text[SECRET_LEN - 4..]));
@@ -332,7 +338,13 @@ mod tests {
 
     #[test]
     fn garbage_is_rejected() {
-        for bad in ["", "kwp_", "Bearer x", "kwx_000000000000000000000000000000000000", "kwp-abc"] {
+        for bad in [
+            "",
+            "kwp_",
+            "Bearer x",
+            "kwx_000000000000000000000000000000000000",
+            "kwp-abc",
+        ] {
             assert!(PlainSecret::parse(bad).is_none(), "{bad:?}");
         }
         let s = PlainSecret::generate(SecretKind::Session, &OsRandom);
@@ -363,7 +375,10 @@ mod tests {
         let seed = [7u8; 32];
         let one = a.derive(SecretKind::WebhookSecret, &seed);
         assert_eq!(one, a.derive(SecretKind::WebhookSecret, &seed));
-        assert_eq!(PlainSecret::parse(one.expose()).unwrap().kind(), SecretKind::WebhookSecret);
+        assert_eq!(
+            PlainSecret::parse(one.expose()).unwrap().kind(),
+            SecretKind::WebhookSecret
+        );
         assert_ne!(one, a.derive(SecretKind::WebhookSecret, &[8u8; 32]));
         let other = SecretHasher::new(&ServerKey::generate(&OsRandom));
         assert_ne!(one, other.derive(SecretKind::WebhookSecret, &seed));

@@ -55,6 +55,8 @@ pub trait SessionStore: Send + Sync {
 }
 
 /// What [`TokenStore::insert_token`] did.
+// Returned once per creation and matched at once; boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum InsertToken {
     Inserted(ApiToken),
@@ -99,8 +101,11 @@ pub trait TokenStore: Send + Sync {
     /// Drops the previous secret, if any.
     async fn revoke_previous(&self, id: Uuid, now: OffsetDateTime)
     -> StoreResult<Option<ApiToken>>;
-    async fn deactivate_token(&self, id: Uuid, now: OffsetDateTime)
-    -> StoreResult<Option<ApiToken>>;
+    async fn deactivate_token(
+        &self,
+        id: Uuid,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<ApiToken>>;
     /// Returns whether a token was deleted. Its secrets go with it.
     async fn delete_token(&self, id: Uuid) -> StoreResult<bool>;
     /// Inserts `replacement` and sets the old token's expiry to

@@ -16,9 +16,15 @@ pub fn required_text(field: &str, value: &str, max: usize) -> Result<String> {
 pub fn optional_text(field: &str, value: &str, max: usize) -> Result<String> {
     let value = value.trim();
     if value.chars().count() > max {
-        return Err(Error::invalid(field, format!("must be at most {max} characters")));
+        return Err(Error::invalid(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err(Error::invalid(field, "must not contain control characters"));
     }
     Ok(value.to_owned())
@@ -29,9 +35,13 @@ pub fn http_url(field: &str, value: &str) -> Result<url::Url> {
     if value.len() > 2000 {
         return Err(Error::invalid(field, "must be at most 2000 characters"));
     }
-    let url = url::Url::parse(value).map_err(|e| Error::invalid(field, format!("not a valid URL: {e}")))?;
+    let url = url::Url::parse(value)
+        .map_err(|e| Error::invalid(field, format!("not a valid URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(Error::invalid(field, "must be an absolute http or https URL"));
+        return Err(Error::invalid(
+            field,
+            "must be an absolute http or https URL",
+        ));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Error::invalid(field, "must not contain credentials"));
@@ -71,7 +81,13 @@ mod tests {
     #[test]
     fn urls_must_be_absolute_http() {
         assert!(http_url("u", "https://example.com/cb").is_ok());
-        for bad in ["ftp://x.y/", "/relative", "https://u:p@x.y/", "https://x.y/#f", "nonsense"] {
+        for bad in [
+            "ftp://x.y/",
+            "/relative",
+            "https://u:p@x.y/",
+            "https://x.y/#f",
+            "nonsense",
+        ] {
             assert!(http_url("u", bad).is_err(), "{bad}");
         }
     }

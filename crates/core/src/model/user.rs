@@ -52,7 +52,10 @@ impl Username {
             return Err(Error::invalid(field, "must be 1 to 254 characters"));
         }
         if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(Error::invalid(field, "must not contain spaces or control characters"));
+            return Err(Error::invalid(
+                field,
+                "must not contain spaces or control characters",
+            ));
         }
         Ok(Username(value.to_owned()))
     }

@@ -147,7 +147,8 @@ impl Keyward {
         if slot == SecretSlot::Previous {
             match token.live_previous(now) {
                 Some(prev) => {
-                    expires_at = Some(expires_at.map_or(prev.expires_at, |e| e.min(prev.expires_at)));
+                    expires_at =
+                        Some(expires_at.map_or(prev.expires_at, |e| e.min(prev.expires_at)));
                 }
                 None => return Ok(Err(Rejection::Expired)),
             }

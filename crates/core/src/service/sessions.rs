@@ -58,7 +58,9 @@ impl Keyward {
             _ => {
                 self.inner.user_failures.record_failure(&user_key, now);
                 self.inner.ip_failures.record_failure(ip_key, now);
-                return Err(Error::Unauthenticated("invalid username or password".into()));
+                return Err(Error::Unauthenticated(
+                    "invalid username or password".into(),
+                ));
             }
         };
         self.inner.user_failures.reset(&user_key);
@@ -89,7 +91,10 @@ impl Keyward {
                     .into(),
             ));
         }
-        self.inner.store.delete_session(caller.credential.id).await?;
+        self.inner
+            .store
+            .delete_session(caller.credential.id)
+            .await?;
         Ok(())
     }
 }

@@ -120,7 +120,12 @@ impl Keyward {
 
     /// The owner's token `id`; `not_found` for anyone else's, so ids of other
     /// users' tokens cannot be probed.
-    async fn owned_token(&self, caller: &Principal, user_id: Option<Uuid>, id: Uuid) -> Result<ApiToken> {
+    async fn owned_token(
+        &self,
+        caller: &Principal,
+        user_id: Option<Uuid>,
+        id: Uuid,
+    ) -> Result<ApiToken> {
         let owner = self.token_owner(caller, user_id).await?;
         match self.inner.store.find_token(id).await? {
             Some(token) if token.user_id == owner => Ok(token),
@@ -195,10 +200,8 @@ impl Keyward {
             .inner
             .policy
             .parse_applications("applications", &input.applications)?;
-        if let Some(at) = input.expires_at {
-            if at <= now {
-                return Err(Error::invalid("expiresAt", "must be in the future"));
-            }
+        if input.expires_at.is_some_and(|at| at <= now) {
+            return Err(Error::invalid("expiresAt", "must be in the future"));
         }
         let (renewal, callback_secret) = match input.renewal {
             Some(r) => {
@@ -255,7 +258,12 @@ impl Keyward {
         Ok(tokens.into_iter().map(|t| self.view_token(t)).collect())
     }
 
-    pub async fn get_token(&self, caller: &Principal, user_id: Option<Uuid>, id: Uuid) -> Result<TokenView> {
+    pub async fn get_token(
+        &self,
+        caller: &Principal,
+        user_id: Option<Uuid>,
+        id: Uuid,
+    ) -> Result<TokenView> {
         Ok(self.view_token(self.owned_token(caller, user_id, id).await?))
     }
 
@@ -280,7 +288,10 @@ impl Keyward {
             None => {}
             Some(None) if token.expires_at.is_none() => {}
             Some(None) => {
-                return Err(Error::invalid("expiresAt", "may only move earlier; it cannot be removed"));
+                return Err(Error::invalid(
+                    "expiresAt",
+                    "may only move earlier; it cannot be removed",
+                ));
             }
             Some(Some(at)) => {
                 if at <= now {
@@ -360,7 +371,12 @@ impl Keyward {
         })
     }
 
-    pub async fn revoke_previous(&self, caller: &Principal, user_id: Option<Uuid>, id: Uuid) -> Result<TokenView> {
+    pub async fn revoke_previous(
+        &self,
+        caller: &Principal,
+        user_id: Option<Uuid>,
+        id: Uuid,
+    ) -> Result<TokenView> {
         self.owned_token(caller, user_id, id).await?;
         let now = self.inner.clock.now();
         let token = self
@@ -391,7 +407,10 @@ impl Keyward {
         if input.expire_current_at < now {
             return Err(Error::invalid("expireCurrentAt", "must not be in the past"));
         }
-        if current.expires_at.is_some_and(|at| input.expire_current_at > at) {
+        if current
+            .expires_at
+            .is_some_and(|at| input.expire_current_at > at)
+        {
             return Err(Error::invalid(
                 "expireCurrentAt",
                 "must not be later than the token's current expiry",
@@ -425,7 +444,12 @@ impl Keyward {
     }
 
     /// Deactivates a token for good; it stays listed for audit.
-    pub async fn deactivate_token(&self, caller: &Principal, user_id: Option<Uuid>, id: Uuid) -> Result<TokenView> {
+    pub async fn deactivate_token(
+        &self,
+        caller: &Principal,
+        user_id: Option<Uuid>,
+        id: Uuid,
+    ) -> Result<TokenView> {
         self.owned_token(caller, user_id, id).await?;
         let token = self
             .inner
@@ -436,7 +460,12 @@ impl Keyward {
         Ok(self.view_token(token))
     }
 
-    pub async fn delete_token(&self, caller: &Principal, user_id: Option<Uuid>, id: Uuid) -> Result<()> {
+    pub async fn delete_token(
+        &self,
+        caller: &Principal,
+        user_id: Option<Uuid>,
+        id: Uuid,
+    ) -> Result<()> {
         self.owned_token(caller, user_id, id).await?;
         if self.inner.store.delete_token(id).await? {
             Ok(())
@@ -459,7 +488,11 @@ impl Keyward {
 
     /// Every application name, for forms.
     pub fn application_names(&self) -> BTreeSet<String> {
-        self.inner.policy.applications().map(str::to_owned).collect()
+        self.inner
+            .policy
+            .applications()
+            .map(str::to_owned)
+            .collect()
     }
 }
 

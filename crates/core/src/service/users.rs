@@ -32,10 +32,16 @@ impl Keyward {
             status: UserStatus::Active,
             now: self.inner.clock.now(),
         };
-        self.inner.store.insert_user(&user).await.map_err(|e| match Error::from(e) {
-            Error::AlreadyExists(_) => Error::AlreadyExists("a user with this username already exists".into()),
-            other => other,
-        })
+        self.inner
+            .store
+            .insert_user(&user)
+            .await
+            .map_err(|e| match Error::from(e) {
+                Error::AlreadyExists(_) => {
+                    Error::AlreadyExists("a user with this username already exists".into())
+                }
+                other => other,
+            })
     }
 
     pub async fn find_user_by_username(&self, username: &str) -> Result<User> {
@@ -68,7 +74,12 @@ impl Keyward {
             .map(|r| self.inner.policy.parse_roles("roles", r))
             .transpose()?;
         let password_hash = match password {
-            Some(p) => Some(self.inner.passwords.hash(&Password::new("password", p)?).await?),
+            Some(p) => Some(
+                self.inner
+                    .passwords
+                    .hash(&Password::new("password", p)?)
+                    .await?,
+            ),
             None => None,
         };
         let update = UserUpdate {
