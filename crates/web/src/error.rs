@@ -78,14 +78,21 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let mut response = (self.status.unwrap_or(status), Json(ErrorBody { code, message })).into_response();
+        let mut response = (
+            self.status.unwrap_or(status),
+            Json(ErrorBody { code, message }),
+        )
+            .into_response();
         let headers = response.headers_mut();
         match &self.error {
             Error::ResourceExhausted {
                 retry_after: Some(wait),
                 ..
             } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(wait.as_secs().max(1)));
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(wait.as_secs().max(1)),
+                );
             }
             Error::Unauthenticated(_) => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

@@ -35,7 +35,9 @@ impl Modify for SecuritySchemes {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An API token (kwp_…), session token (kws_…) or OAuth access token"))
+                    .description(Some(
+                        "An API token (kwp_…), session token (kws_…) or OAuth access token",
+                    ))
                     .build(),
             ),
         );

@@ -37,12 +37,21 @@ pub async fn healthz() -> Json<Health> {
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let store = state.keyward.store();
     match store.ping().await {
-        Ok(()) => (StatusCode::OK, Json(Readiness { status: "ok", store: store.backend() })),
+        Ok(()) => (
+            StatusCode::OK,
+            Json(Readiness {
+                status: "ok",
+                store: store.backend(),
+            }),
+        ),
         Err(err) => {
             tracing::warn!(error = %err, "store not ready");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(Readiness { status: "unavailable", store: store.backend() }),
+                Json(Readiness {
+                    status: "unavailable",
+                    store: store.backend(),
+                }),
             )
         }
     }

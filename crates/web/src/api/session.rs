@@ -101,7 +101,10 @@ pub async fn login(
         (status = 401, body = ErrorBody),
         (status = 409, description = "The credential is not a session", body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
-pub async fn logout(State(state): State<AppState>, Caller(caller): Caller) -> ApiResult<Json<super::Ok>> {
+pub async fn logout(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<super::Ok>> {
     state.keyward.logout(&caller).await?;
     Ok(Json(super::Ok::yes()))
 }

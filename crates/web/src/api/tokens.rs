@@ -7,7 +7,9 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use keyward_core::model::{RenewalPolicy, TokenStatus};
-use keyward_core::service::{CreateToken, IssuedToken, RenewToken, RenewalInput, TokenView, UpdateToken};
+use keyward_core::service::{
+    CreateToken, IssuedToken, RenewToken, RenewalInput, TokenView, UpdateToken,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -257,7 +259,10 @@ pub async fn create(
         expires_at: body.expires_at,
         renewal: body.renewal.map(Into::into),
     };
-    let issued = state.keyward.create_token(&caller, user_id(&params)?, input).await?;
+    let issued = state
+        .keyward
+        .create_token(&caller, user_id(&params)?, input)
+        .await?;
     Ok((StatusCode::CREATED, Json(issued.into())))
 }
 
@@ -282,9 +287,9 @@ pub async fn list(
     let unused = params
         .get("unusedForDays")
         .map(|d| {
-            d.parse::<u16>()
-                .map(i64::from)
-                .map_err(|_| ApiError::invalid("unusedForDays", "must be a whole number of days (0-65535)"))
+            d.parse::<u16>().map(i64::from).map_err(|_| {
+                ApiError::invalid("unusedForDays", "must be a whole number of days (0-65535)")
+            })
         })
         .transpose()?;
     let tokens = state
@@ -305,7 +310,10 @@ pub async fn get(
     IdPath(id): IdPath,
     Query(params): Params,
 ) -> ApiResult<Json<TokenBody>> {
-    let view = state.keyward.get_token(&caller, user_id(&params)?, id).await?;
+    let view = state
+        .keyward
+        .get_token(&caller, user_id(&params)?, id)
+        .await?;
     Ok(Json(view.into()))
 }
 
@@ -369,7 +377,10 @@ pub async fn revoke_previous(
     IdPath(id): IdPath,
     Query(params): Params,
 ) -> ApiResult<Json<TokenBody>> {
-    let view = state.keyward.revoke_previous(&caller, user_id(&params)?, id).await?;
+    let view = state
+        .keyward
+        .revoke_previous(&caller, user_id(&params)?, id)
+        .await?;
     Ok(Json(view.into()))
 }
 
@@ -409,7 +420,10 @@ pub async fn deactivate(
     IdPath(id): IdPath,
     Query(params): Params,
 ) -> ApiResult<Json<TokenBody>> {
-    let view = state.keyward.deactivate_token(&caller, user_id(&params)?, id).await?;
+    let view = state
+        .keyward
+        .deactivate_token(&caller, user_id(&params)?, id)
+        .await?;
     Ok(Json(view.into()))
 }
 
@@ -424,6 +438,9 @@ pub async fn delete(
     IdPath(id): IdPath,
     Query(params): Params,
 ) -> ApiResult<Json<super::Ok>> {
-    state.keyward.delete_token(&caller, user_id(&params)?, id).await?;
+    state
+        .keyward
+        .delete_token(&caller, user_id(&params)?, id)
+        .await?;
     Ok(Json(super::Ok::yes()))
 }

@@ -47,7 +47,9 @@ pub(crate) fn presented_credential<'a>(
         let value = text(value)?;
         let (scheme, secret) = value.trim().split_once(' ').unwrap_or((value, ""));
         if !scheme.eq_ignore_ascii_case("bearer") || secret.trim().is_empty() {
-            return Err(Error::Unauthenticated("expected Authorization: Bearer <token>".into()).into());
+            return Err(
+                Error::Unauthenticated("expected Authorization: Bearer <token>".into()).into(),
+            );
         }
         return Ok((secret.trim(), None));
     }
@@ -67,8 +69,13 @@ pub(crate) fn presented_credential<'a>(
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await.unwrap_or_default();
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
+            .await
+            .unwrap_or_default();
         let (secret, claimed_id) = presented_credential(&parts.headers, state)?;
         let principal = state
             .keyward

@@ -64,7 +64,10 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = err.path().to_string();
         let inner = err.into_inner();
         let message = without_position(&inner.to_string());
-        let field = if path == "." || path.is_empty() {
+        let field = if !inner.is_data() {
+            // Not JSON at all (syntax, truncation): the body is at fault.
+            "body".to_owned()
+        } else if path == "." || path.is_empty() {
             backticked(&message).unwrap_or_else(|| "body".to_owned())
         } else if message.starts_with("unknown field") || message.starts_with("missing field") {
             backticked(&message).map_or(path.clone(), |f| format!("{path}.{f}"))
@@ -125,10 +128,19 @@ mod tests {
     fn errors_name_the_field() {
         assert_eq!(field_of(r#"{"name": 1, "scopes": []}"#), "name");
         assert_eq!(field_of(r#"{"name": "x", "scopes": [1]}"#), "scopes[0]");
-        assert_eq!(field_of(r#"{"name": "x", "scopes": [], "owner": 1}"#), "owner");
+        assert_eq!(
+            field_of(r#"{"name": "x", "scopes": [], "owner": 1}"#),
+            "owner"
+        );
         assert_eq!(field_of(r#"{"scopes": []}"#), "name");
-        assert_eq!(field_of(r#"{"name": "x", "scopes": [], "inner": {"everyDays": "a"}}"#), "inner.everyDays");
-        assert_eq!(field_of(r#"{"name": "x", "scopes": [], "inner": {"x": 1}}"#), "inner.x");
+        assert_eq!(
+            field_of(r#"{"name": "x", "scopes": [], "inner": {"everyDays": "a"}}"#),
+            "inner.everyDays"
+        );
+        assert_eq!(
+            field_of(r#"{"name": "x", "scopes": [], "inner": {"x": 1}}"#),
+            "inner.x"
+        );
         assert_eq!(field_of(r#"{"name": "x""#), "body");
         assert_eq!(field_of(r#"{"name": "x", "scopes": []} {}"#), "body");
         assert_eq!(field_of("[]"), "body");
