@@ -1,0 +1,25 @@
+//! `keyward config check`: load the layered configuration, report problems,
+//! and print the result with secrets masked.
+
+use crate::config::Config;
+
+pub fn run(config: Config) -> anyhow::Result<()> {
+    let mut shown = config;
+    if shown.secret_key.is_some() {
+        shown.secret_key = Some("<set>".into());
+    }
+    shown.database_url = crate::store::redact(&shown.database_url);
+    let text = toml_like(&serde_json::to_value(&shown)?);
+    println!("{text}configuration is valid");
+    Ok(())
+}
+
+fn toml_like(value: &serde_json::Value) -> String {
+    let mut out = String::new();
+    if let Some(map) = value.as_object() {
+        for (key, v) in map {
+            out.push_str(&format!("{key} = {v}\n"));
+        }
+    }
+    out
+}

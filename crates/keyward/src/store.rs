@@ -1,0 +1,64 @@
+//! Choosing and opening the store from the database URL's scheme, once, at
+//! start.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use keyward_core::store::Store;
+use keyward_store_postgres::PgStore;
+use keyward_store_sqlite::SqliteStore;
+
+/// Which backend a URL selects.
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite { path: PathBuf },
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("sqlite:") {
+            let path = keyward_store_sqlite::database_path(url).map_err(|e| anyhow::anyhow!(e))?;
+            Ok(Backend::Sqlite { path })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            bail!(
+                "database_url must start with sqlite:// or postgres:// (got {:?})",
+                redact(url)
+            )
+        }
+    }
+}
+
+/// Opens the store and runs its migrations.
+pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Arc<dyn Store>> {
+    match Backend::from_url(url)? {
+        Backend::Sqlite { .. } => {
+            let store = SqliteStore::connect(url, max_connections)
+                .await
+                .with_context(|| format!("cannot open the SQLite database {}", redact(url)))?;
+            Ok(Arc::new(store))
+        }
+        Backend::Postgres => open_postgres(url, max_connections).await,
+    }
+}
+
+async fn open_postgres(url: &str, max_connections: u32) -> anyhow::Result<Arc<dyn Store>> {
+    let store = PgStore::connect(url, max_connections)
+        .await
+        .with_context(|| format!("cannot open the PostgreSQL database {}", redact(url)))?;
+    Ok(Arc::new(store))
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,206 @@
+//! Starting the real server for a test: a fresh database (a SQLite file in a
+//! temporary directory, or a fresh PostgreSQL database when
+//! `KW_TEST_STORE=postgres`), a free port, and a clock the test moves.
+
+use std::sync::Arc;
+
+use keyward::config::Config;
+use keyward::startup::Application;
+use keyward_core::clock::ManualClock;
+use keyward_core::service::Keyward;
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+/// Scopes every test deployment adds to the built-in ones.
+pub const SCOPES: &str = "iguide.list,iguide.ro,iguide.rw,iguide.tasks";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub keyward: Keyward,
+    pub clock: Arc<ManualClock>,
+    pub config: Config,
+    pub data_dir: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    database: Option<crate::pg::TestDatabase>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts a server whose configuration `adjust` may change.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let database = crate::pg::fresh_database_if_requested().await;
+        let mut config = Config {
+            listen: "127.0.0.1:0".into(),
+            scopes: SCOPES.split(',').map(str::to_owned).collect(),
+            applications: vec!["shop".into(), "portal".into()],
+            ..Config::default()
+        };
+        match &database {
+            Some(db) => {
+                config.database_url = db.url.clone();
+                config.secret_key = Some("ab".repeat(32));
+            }
+            None => {
+                config.database_url =
+                    format!("sqlite://{}", data_dir.path().join("keyward.db").display());
+            }
+        }
+        adjust(&mut config);
+        config.validate().expect("test config is valid");
+        let clock = Arc::new(ManualClock::starting_now());
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let app = Application::build_with_clock(&config, listener, clock.clone())
+            .await
+            .expect("application builds");
+        let base = format!("http://{}", app.local_addr());
+        let keyward = app.keyward().clone();
+        let (tx, rx) = oneshot::channel();
+        let server = tokio::spawn(app.run_until(async move {
+            let _ = rx.await;
+        }));
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            keyward,
+            clock,
+            config,
+            data_dir,
+            shutdown: Some(tx),
+            server: Some(server),
+            database,
+        }
+    }
+
+    /// Stops the server (writing pending uses) and drops the database.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("server task")
+                .expect("server ran cleanly");
+        }
+        if let Some(db) = self.database.take() {
+            db.drop_database().await.expect("test database dropped");
+        }
+    }
+
+    pub fn advance(&self, by: time::Duration) {
+        self.clock.advance(by);
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// A request authenticated with `Authorization: Bearer`.
+    pub fn bearer(&self, method: Method, path: &str, secret: &str) -> RequestBuilder {
+        self.request(method, path).bearer_auth(secret)
+    }
+
+    /// Creates a user directly through the services.
+    pub async fn user(&self, username: &str, roles: &[&str]) -> keyward_core::model::User {
+        let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
+        self.keyward
+            .create_user(username, PASSWORD.into(), &roles)
+            .await
+            .expect("user created")
+    }
+
+    /// Logs in over HTTP; returns the session secret.
+    pub async fn login(&self, username: &str) -> String {
+        let (status, body) = send(
+            self.request(Method::POST, "/api/v1/login")
+                .json(&json!({"username": username, "password": PASSWORD})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["token"].as_str().expect("session token").to_owned()
+    }
+
+    /// A new user with `roles`, logged in; returns the session secret.
+    pub async fn session(&self, username: &str, roles: &[&str]) -> String {
+        self.user(username, roles).await;
+        self.login(username).await
+    }
+
+    /// Creates a token over HTTP with `secret`; returns the response body.
+    pub async fn create_token(&self, secret: &str, body: Value) -> Value {
+        let (status, body) = send(
+            self.bearer(Method::POST, "/api/v1/integrations/tokens", secret)
+                .json(&body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body
+    }
+
+    /// The status of `GET /api/v1/me` with `secret`.
+    pub async fn me_status(&self, secret: &str) -> StatusCode {
+        self.bearer(Method::GET, "/api/v1/me", secret)
+            .send()
+            .await
+            .expect("request")
+            .status()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Sends a request; returns the status and the JSON body (`Null` if none).
+pub async fn send(request: RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.expect("request sent");
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"))
+    };
+    (status, body)
+}
+
+/// Asserts an error response: status, code, and that the message names `field`.
+pub fn assert_error(status: StatusCode, body: &Value, want: StatusCode, code: &str, field: &str) {
+    assert_eq!(status, want, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(field),
+        "message {message:?} does not name {field:?}"
+    );
+    assert_eq!(
+        body.as_object().map(|o| o.len()),
+        Some(2),
+        "only code and message: {body}"
+    );
+}
+
+/// An RFC 3339 time `by` from the test clock's now.
+pub fn at(app: &TestApp, by: time::Duration) -> String {
+    use keyward_core::clock::Clock;
+    (app.clock.now() + by)
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format")
+}

@@ -1,0 +1,14 @@
+//! Black-box tests of the real `keyward` server over HTTP: one test binary
+//! for the crate. Each test starts its own server on a free port with a fresh
+//! database; set `KW_TEST_STORE=postgres` to run them all on PostgreSQL.
+
+mod auth;
+mod cli;
+mod errors;
+mod harness;
+mod openapi;
+mod pg;
+mod secrets_at_rest;
+mod sessions;
+mod token_lifecycle;
+mod tokens;
