@@ -12,6 +12,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use keyward_core::config::Settings;
 use keyward_core::scope::{Policy, ScopeDef};
+use keyward_core::service::CacheSettings;
 use serde::{Deserialize, Deserializer, Serialize};
 use time::Duration;
 
@@ -68,6 +69,11 @@ pub struct Config {
     pub usage_flush_seconds: u64,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Credential checks kept in memory (0 turns the cache off).
+    pub cache_capacity: usize,
+    /// Longest a cached answer is used, in seconds. Changes are pushed to
+    /// every instance at once; this only bounds a missed notification.
+    pub cache_ttl_seconds: i64,
     /// `text` or `json`.
     pub log_format: String,
 }
@@ -103,6 +109,8 @@ impl Default for Config {
             login_window_seconds: s.login_window.whole_seconds(),
             usage_flush_seconds: 10,
             max_body_bytes: 64 * 1024,
+            cache_capacity: CacheSettings::default().capacity,
+            cache_ttl_seconds: CacheSettings::default().ttl.whole_seconds(),
             log_format: "text".into(),
         }
     }
@@ -157,6 +165,9 @@ impl Config {
         if self.usage_flush_seconds == 0 || self.usage_flush_seconds > 60 {
             bail!("usage_flush_seconds must be between 1 and 60 (last use is visible within 60 s)");
         }
+        if !(1..=3600).contains(&self.cache_ttl_seconds) {
+            bail!("cache_ttl_seconds must be between 1 and 3600");
+        }
         if self.max_body_bytes < 1024 {
             bail!("max_body_bytes must be at least 1024");
         }
@@ -197,6 +208,15 @@ impl Config {
             .collect();
         Policy::new(extra, self.roles.clone(), self.applications.clone())
             .map_err(|e| anyhow::anyhow!(e))
+    }
+
+    pub fn cache_settings(&self) -> CacheSettings {
+        let ttl = Duration::seconds(self.cache_ttl_seconds);
+        CacheSettings {
+            capacity: self.cache_capacity,
+            ttl,
+            negative_ttl: ttl,
+        }
     }
 
     pub fn settings(&self) -> anyhow::Result<Settings> {

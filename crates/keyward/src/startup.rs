@@ -11,6 +11,7 @@ use axum::http::HeaderName;
 use keyward_core::clock::{Clock, SystemClock};
 use keyward_core::random::{OsRandom, Random};
 use keyward_core::service::{Keyward, Parts};
+use keyward_store_postgres::PgStore;
 use keyward_web::{AppState, WebConfig};
 use tokio::net::TcpListener;
 
@@ -21,19 +22,44 @@ use crate::store::{self, Backend};
 const PURGE_EVERY: Duration = Duration::from_secs(60);
 
 /// Opens the store and builds the services, as `serve` and the `admin`
-/// commands both need.
-pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Keyward> {
+/// commands both need. With PostgreSQL, also returns the store to listen on
+/// for other instances' invalidations.
+pub async fn services(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<(Keyward, Option<PgStore>)> {
     let random: Arc<dyn Random> = Arc::new(OsRandom);
     let backend = Backend::from_url(&config.database_url)?;
     let server_key = crate::secret_key::load(config, &backend, random.as_ref())?;
-    let store = store::open(&config.database_url, config.database_max_connections).await?;
-    Ok(Keyward::new(Parts {
-        store,
+    let opened = store::open(&config.database_url, config.database_max_connections).await?;
+    let keyward = Keyward::new(Parts {
+        store: opened.store,
+        bus: opened.bus,
         clock,
         random,
         server_key,
         policy: config.policy()?,
         settings: config.settings()?,
+        cache: config.cache_settings(),
+    });
+    Ok((keyward, opened.listen))
+}
+
+/// Applies other instances' invalidations to this instance's cache until the
+/// listener ends. After a reconnection the listener reports `All`, since
+/// notifications may have been missed meanwhile.
+async fn follow_invalidations(
+    keyward: Keyward,
+    store: PgStore,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let mut invalidations = store
+        .listen_invalidations()
+        .await
+        .context("cannot listen for invalidations on PostgreSQL")?;
+    Ok(tokio::spawn(async move {
+        while let Some(invalidation) = invalidations.recv().await {
+            keyward.apply_invalidation(invalidation.into_core());
+        }
     }))
 }
 
@@ -52,6 +78,7 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     keyward: Keyward,
+    follower: Option<tokio::task::JoinHandle<()>>,
     usage_flush: Duration,
 }
 
@@ -66,13 +93,18 @@ impl Application {
         listener: TcpListener,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
-        let keyward = services(config, clock).await?;
+        let (keyward, listen) = services(config, clock).await?;
+        let follower = match listen {
+            Some(store) => Some(follow_invalidations(keyward.clone(), store).await?),
+            None => None,
+        };
         let web = web_config(config)?;
         let router = keyward_web::router(AppState::new(keyward.clone(), &web), &web);
         Ok(Self {
             listener,
             router,
             keyward,
+            follower,
             usage_flush: Duration::from_secs(config.usage_flush_seconds),
         })
     }
@@ -101,6 +133,9 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await;
         background.abort();
+        if let Some(follower) = &self.follower {
+            follower.abort();
+        }
         if let Err(err) = self.keyward.flush_usage().await {
             tracing::warn!(error = %err, "could not write the last token uses");
         }

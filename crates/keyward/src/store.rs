@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+use keyward_core::service::{InvalidationBus, LocalOnly};
 use keyward_core::store::Store;
 use keyward_store_postgres::PgStore;
 use keyward_store_sqlite::SqliteStore;
@@ -32,24 +33,40 @@ impl Backend {
     }
 }
 
+/// An opened store, with how this instance hears about other instances'
+/// changes and tells them about its own.
+pub struct Opened {
+    pub store: Arc<dyn Store>,
+    pub bus: Arc<dyn InvalidationBus>,
+    /// Set for PostgreSQL: the store to listen on for invalidations.
+    pub listen: Option<PgStore>,
+}
+
 /// Opens the store and runs its migrations.
-pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Opened> {
     match Backend::from_url(url)? {
         Backend::Sqlite { .. } => {
             let store = SqliteStore::connect(url, max_connections)
                 .await
                 .with_context(|| format!("cannot open the SQLite database {}", redact(url)))?;
-            Ok(Arc::new(store))
+            // One SQLite file has one server: nobody to tell.
+            Ok(Opened {
+                store: Arc::new(store),
+                bus: Arc::new(LocalOnly),
+                listen: None,
+            })
         }
-        Backend::Postgres => open_postgres(url, max_connections).await,
+        Backend::Postgres => {
+            let store = PgStore::connect(url, max_connections)
+                .await
+                .with_context(|| format!("cannot open the PostgreSQL database {}", redact(url)))?;
+            Ok(Opened {
+                store: Arc::new(store.clone()),
+                bus: Arc::new(store.clone()),
+                listen: Some(store),
+            })
+        }
     }
-}
-
-async fn open_postgres(url: &str, max_connections: u32) -> anyhow::Result<Arc<dyn Store>> {
-    let store = PgStore::connect(url, max_connections)
-        .await
-        .with_context(|| format!("cannot open the PostgreSQL database {}", redact(url)))?;
-    Ok(Arc::new(store))
 }
 
 /// The URL without its password, for messages.

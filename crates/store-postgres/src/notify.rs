@@ -151,3 +151,28 @@ async fn forward(pool: PgPool, mut listener: PgListener, tx: mpsc::Sender<Invali
         }
     }
 }
+
+/// Publishing the core's invalidations: each is sent as its wire form
+/// ([`keyward_core::service::Invalidation::encode`]) on
+/// [`INVALIDATION_CHANNEL`].
+#[async_trait::async_trait]
+impl keyward_core::service::InvalidationBus for PgStore {
+    async fn publish(
+        &self,
+        invalidation: keyward_core::service::Invalidation,
+    ) -> keyward_core::Result<()> {
+        self.notify_invalidation(&invalidation.encode())
+            .await
+            .map_err(Into::into)
+    }
+}
+
+impl Invalidation {
+    /// What a received notification asks of the core's cache.
+    pub fn into_core(self) -> keyward_core::service::Invalidation {
+        match self {
+            Invalidation::Key(payload) => keyward_core::service::Invalidation::decode(&payload),
+            Invalidation::All => keyward_core::service::Invalidation::All,
+        }
+    }
+}

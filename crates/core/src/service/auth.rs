@@ -8,10 +8,11 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::Keyward;
+use super::cache::Loaded;
 use crate::error::{Error, Result};
 use crate::model::{SecretSlot, TokenState, User, UserStatus};
 use crate::scope::{self, ScopeSet};
-use crate::secret::{PlainSecret, SecretKind};
+use crate::secret::{Digest, PlainSecret, SecretKind};
 
 /// Which credential authenticated a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,8 +110,9 @@ impl Keyward {
         Ok(verified.principal)
     }
 
-    /// Judges a presented secret. The outer `Result` is for store failures;
-    /// the inner one says whether the secret is good and why not.
+    /// Judges a presented secret: parse and checksum offline, hash, then the
+    /// cache, then the store. The outer `Result` is for store failures; the
+    /// inner one says whether the secret is good and why not.
     pub async fn check_secret(
         &self,
         presented: &str,
@@ -120,28 +122,45 @@ impl Keyward {
             return Ok(Err(Rejection::NotFound));
         };
         let now = self.inner.clock.now();
-        match secret.kind() {
-            SecretKind::ApiToken => self.check_api_token(&secret, now, ip).await,
-            SecretKind::Session => self.check_session(&secret, now).await,
-            _ => Ok(Err(Rejection::NotFound)),
+        let digest = self.inner.hasher.digest(&secret);
+        let cache = &self.inner.cache;
+        let answer = match cache.get(&digest, now) {
+            Some(hit) => hit.answer.clone(),
+            None => {
+                let epoch = cache.epoch();
+                let loaded = match secret.kind() {
+                    SecretKind::ApiToken => self.load_api_token(&digest, now).await?,
+                    SecretKind::Session => self.load_session(&digest, now).await?,
+                    _ => Loaded::rejected(Rejection::NotFound),
+                };
+                cache.put(digest, epoch, now, loaded).answer.clone()
+            }
+        };
+        if let Ok(verified) = &answer
+            && verified.principal.credential.kind == SecretKind::ApiToken
+        {
+            self.inner
+                .usage
+                .record(verified.principal.credential.id, now, ip);
         }
+        Ok(answer)
     }
 
-    async fn check_api_token(
-        &self,
-        secret: &PlainSecret,
-        now: OffsetDateTime,
-        ip: Option<&str>,
-    ) -> Result<std::result::Result<Verified, Rejection>> {
-        let digest = self.inner.hasher.digest(secret);
-        let Some((token, slot)) = self.inner.store.find_token_by_secret(&digest).await? else {
-            return Ok(Err(Rejection::NotFound));
+    async fn load_api_token(&self, digest: &Digest, now: OffsetDateTime) -> Result<Loaded> {
+        let Some((token, slot)) = self.inner.store.find_token_by_secret(digest).await? else {
+            return Ok(Loaded::rejected(Rejection::NotFound));
+        };
+        let about = |rejection| Loaded {
+            answer: Err(rejection),
+            credential_id: Some(token.id),
+            user_id: Some(token.user_id),
+            valid_until: None,
         };
         if token.state == TokenState::Deactivated {
-            return Ok(Err(Rejection::Deactivated));
+            return Ok(about(Rejection::Deactivated));
         }
         if token.is_expired(now) {
-            return Ok(Err(Rejection::Expired));
+            return Ok(about(Rejection::Expired));
         }
         let mut expires_at = token.expires_at;
         if slot == SecretSlot::Previous {
@@ -150,64 +169,76 @@ impl Keyward {
                     expires_at =
                         Some(expires_at.map_or(prev.expires_at, |e| e.min(prev.expires_at)));
                 }
-                None => return Ok(Err(Rejection::Expired)),
+                None => return Ok(about(Rejection::Expired)),
             }
         }
         let owner = match self.active_owner(token.user_id).await? {
             Ok(owner) => owner,
-            Err(rejection) => return Ok(Err(rejection)),
+            Err(rejection) => return Ok(about(rejection)),
         };
         let allowed = self.allowed_scopes(&owner);
         let scopes = token.scopes.intersection(&allowed).cloned().collect();
-        self.inner.usage.record(token.id, now, ip);
-        Ok(Ok(Verified {
-            principal: Principal {
-                user: owner,
-                credential: CredentialRef {
-                    kind: SecretKind::ApiToken,
-                    id: token.id,
+        Ok(Loaded {
+            credential_id: Some(token.id),
+            user_id: Some(owner.id),
+            valid_until: expires_at,
+            answer: Ok(Verified {
+                principal: Principal {
+                    user: owner,
+                    credential: CredentialRef {
+                        kind: SecretKind::ApiToken,
+                        id: token.id,
+                    },
+                    scopes,
                 },
-                scopes,
-            },
-            applications: token.applications,
-            expires_at,
-        }))
+                applications: token.applications,
+                expires_at,
+            }),
+        })
     }
 
-    async fn check_session(
-        &self,
-        secret: &PlainSecret,
-        now: OffsetDateTime,
-    ) -> Result<std::result::Result<Verified, Rejection>> {
-        let digest = self.inner.hasher.digest(secret);
-        let Some(session) = self.inner.store.find_session(&digest).await? else {
-            return Ok(Err(Rejection::NotFound));
+    async fn load_session(&self, digest: &Digest, now: OffsetDateTime) -> Result<Loaded> {
+        let Some(session) = self.inner.store.find_session(digest).await? else {
+            return Ok(Loaded::rejected(Rejection::NotFound));
         };
-        let ends_at = session.ends_at(self.inner.settings.session_idle);
-        if ends_at <= now {
-            return Ok(Err(Rejection::Expired));
+        let about = |rejection| Loaded {
+            answer: Err(rejection),
+            credential_id: Some(session.id),
+            user_id: Some(session.user_id),
+            valid_until: None,
+        };
+        let idle = self.inner.settings.session_idle;
+        if session.ends_at(idle) <= now {
+            return Ok(about(Rejection::Expired));
         }
         let owner = match self.active_owner(session.user_id).await? {
             Ok(owner) => owner,
-            Err(rejection) => return Ok(Err(rejection)),
+            Err(rejection) => return Ok(about(rejection)),
         };
+        // Written at most once a minute; a cached session is re-read (and so
+        // touched) at least once per cache TTL while it is in use.
         if now - session.last_seen_at >= SESSION_TOUCH_EVERY {
             self.inner.store.touch_session(session.id, now).await?;
         }
         let scopes = self.allowed_scopes(&owner);
-        let ends_at = (now + self.inner.settings.session_idle).min(session.expires_at);
-        Ok(Ok(Verified {
-            principal: Principal {
-                user: owner,
-                credential: CredentialRef {
-                    kind: SecretKind::Session,
-                    id: session.id,
+        let ends_at = (now + idle).min(session.expires_at);
+        Ok(Loaded {
+            credential_id: Some(session.id),
+            user_id: Some(owner.id),
+            valid_until: Some(ends_at),
+            answer: Ok(Verified {
+                principal: Principal {
+                    user: owner,
+                    credential: CredentialRef {
+                        kind: SecretKind::Session,
+                        id: session.id,
+                    },
+                    scopes,
                 },
-                scopes,
-            },
-            applications: BTreeSet::new(),
-            expires_at: Some(ends_at),
-        }))
+                applications: BTreeSet::new(),
+                expires_at: Some(ends_at),
+            }),
+        })
     }
 
     async fn active_owner(&self, user_id: Uuid) -> Result<std::result::Result<User, Rejection>> {

@@ -2,6 +2,7 @@
 //! adds the methods for one resource.
 
 mod auth;
+mod cache;
 mod sessions;
 mod throttle;
 mod tokens;
@@ -11,6 +12,7 @@ mod users;
 use std::sync::Arc;
 
 pub use auth::{CredentialRef, Principal, Rejection, Verified};
+pub use cache::{CacheSettings, CredentialCache, Invalidation, InvalidationBus, LocalOnly};
 pub use sessions::LoginOutcome;
 pub use throttle::FailureThrottle;
 pub use tokens::{
@@ -42,6 +44,8 @@ struct Inner {
     policy: Policy,
     settings: Settings,
     usage: UsageRecorder,
+    cache: CredentialCache,
+    bus: Arc<dyn InvalidationBus>,
     user_failures: FailureThrottle,
     ip_failures: FailureThrottle,
 }
@@ -54,6 +58,9 @@ pub struct Parts {
     pub server_key: ServerKey,
     pub policy: Policy,
     pub settings: Settings,
+    pub cache: CacheSettings,
+    /// How invalidations reach other instances ([`LocalOnly`] for one).
+    pub bus: Arc<dyn InvalidationBus>,
 }
 
 impl Keyward {
@@ -65,6 +72,8 @@ impl Keyward {
             server_key,
             policy,
             settings,
+            cache,
+            bus,
         } = parts;
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
@@ -80,6 +89,8 @@ impl Keyward {
                     settings.login_window,
                 ),
                 usage: UsageRecorder::default(),
+                cache: CredentialCache::new(cache),
+                bus,
                 store,
                 clock,
                 random,
@@ -107,6 +118,26 @@ impl Keyward {
 
     pub fn usage(&self) -> &UsageRecorder {
         &self.inner.usage
+    }
+
+    pub fn cache(&self) -> &CredentialCache {
+        &self.inner.cache
+    }
+
+    /// Forgets cached answers about what changed, here and (through the bus)
+    /// on every other instance. Called after every change that could alter a
+    /// credential check. A failure to tell the others is logged: their
+    /// answers then age out within the cache TTL.
+    pub async fn invalidate(&self, invalidation: Invalidation) {
+        self.inner.cache.invalidate(invalidation);
+        if let Err(err) = self.inner.bus.publish(invalidation).await {
+            tracing::warn!(error = %err, "could not tell other instances about an invalidation");
+        }
+    }
+
+    /// Applies an invalidation announced by another instance.
+    pub fn apply_invalidation(&self, invalidation: Invalidation) {
+        self.inner.cache.invalidate(invalidation);
     }
 
     /// Writes the recorded token uses to the store in one batch.

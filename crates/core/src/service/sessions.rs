@@ -4,7 +4,7 @@
 
 use time::OffsetDateTime;
 
-use super::{Keyward, Principal};
+use super::{Invalidation, Keyward, Principal};
 use crate::error::{Error, Result};
 use crate::model::{NewSession, User};
 use crate::password::Password;
@@ -95,6 +95,8 @@ impl Keyward {
             .store
             .delete_session(caller.credential.id)
             .await?;
+        self.invalidate(Invalidation::Credential(caller.credential.id))
+            .await;
         Ok(())
     }
 }

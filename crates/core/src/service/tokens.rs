@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{Keyward, Principal};
+use super::{Invalidation, Keyward, Principal};
 use crate::error::{Error, Result};
 use crate::model::{
     AgeStatus, ApiToken, NewApiToken, NewTokenSecret, RenewalPolicy, TokenFilter, TokenStatus,
@@ -323,11 +323,16 @@ impl Keyward {
         let token = if update.is_empty() {
             token
         } else {
-            self.inner
+            let token = self
+                .inner
                 .store
                 .update_token(id, &update, now)
                 .await?
-                .ok_or_else(not_found)?
+                .ok_or_else(not_found)?;
+            if update.expires_at.is_some() {
+                self.invalidate(Invalidation::Credential(id)).await;
+            }
+            token
         };
         Ok((self.view_token(token), callback_secret))
     }
@@ -364,6 +369,8 @@ impl Keyward {
             .rotate_token(id, &stored, grace_end(now, grace), now)
             .await?
             .ok_or_else(not_found)?;
+        // The old secret's answer now ends with the grace period, or now.
+        self.invalidate(Invalidation::Credential(id)).await;
         Ok(IssuedToken {
             view: self.view_token(token),
             secret,
@@ -385,6 +392,7 @@ impl Keyward {
             .revoke_previous(id, now)
             .await?
             .ok_or_else(not_found)?;
+        self.invalidate(Invalidation::Credential(id)).await;
         Ok(self.view_token(token))
     }
 
@@ -436,6 +444,7 @@ impl Keyward {
             .renew_token(id, &replacement, input.expire_current_at)
             .await?
             .ok_or_else(not_found)?;
+        self.invalidate(Invalidation::Credential(id)).await;
         Ok(IssuedToken {
             view: self.view_token(renewed),
             secret,
@@ -457,6 +466,7 @@ impl Keyward {
             .deactivate_token(id, self.inner.clock.now())
             .await?
             .ok_or_else(not_found)?;
+        self.invalidate(Invalidation::Credential(id)).await;
         Ok(self.view_token(token))
     }
 
@@ -468,6 +478,7 @@ impl Keyward {
     ) -> Result<()> {
         self.owned_token(caller, user_id, id).await?;
         if self.inner.store.delete_token(id).await? {
+            self.invalidate(Invalidation::Credential(id)).await;
             Ok(())
         } else {
             Err(not_found())

@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use super::Keyward;
+use super::{Invalidation, Keyward};
 use crate::error::{Error, Result};
 use crate::model::{NewUser, User, UserStatus, UserUpdate, Username};
 use crate::password::Password;
@@ -87,10 +87,14 @@ impl Keyward {
             status,
             password_hash,
         };
-        self.inner
+        let user = self
+            .inner
             .store
             .update_user(id, &update, self.inner.clock.now())
             .await?
-            .ok_or_else(|| Error::NotFound("user not found".into()))
+            .ok_or_else(|| Error::NotFound("user not found".into()))?;
+        // Roles and status decide every one of the user's credentials.
+        self.invalidate(Invalidation::User(id)).await;
+        Ok(user)
     }
 }

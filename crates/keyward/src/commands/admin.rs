@@ -15,7 +15,7 @@ use crate::cli::AdminCommand;
 use crate::config::Config;
 
 pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<()> {
-    let keyward = crate::startup::services(&config, Arc::new(SystemClock)).await?;
+    let (keyward, _) = crate::startup::services(&config, Arc::new(SystemClock)).await?;
     match command {
         AdminCommand::CreateUser {
             username, roles, ..

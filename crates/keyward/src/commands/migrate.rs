@@ -4,7 +4,7 @@ use crate::config::Config;
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     // Opening a store runs its migrations.
-    let store = crate::store::open(&config.database_url, 1).await?;
-    println!("migrations applied ({})", store.backend());
+    let opened = crate::store::open(&config.database_url, 1).await?;
+    println!("migrations applied ({})", opened.store.backend());
     Ok(())
 }

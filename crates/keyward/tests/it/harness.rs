@@ -16,6 +16,9 @@ use tokio::sync::oneshot;
 /// Scopes every test deployment adds to the built-in ones.
 pub const SCOPES: &str = "iguide.list,iguide.ro,iguide.rw,iguide.tasks";
 pub const PASSWORD: &str = "correct horse battery staple";
+/// The server key every PostgreSQL test instance shares.
+pub const TEST_SERVER_KEY: &str =
+    "abababababababababababababababababababababababababababababababab";
 
 pub struct TestApp {
     pub base: String,
@@ -36,8 +39,17 @@ impl TestApp {
 
     /// Starts a server whose configuration `adjust` may change.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
-        let data_dir = tempfile::tempdir().expect("temp dir");
         let database = crate::pg::fresh_database_if_requested().await;
+        Self::spawn_on(database, adjust).await
+    }
+
+    /// Starts a server on `database` (a PostgreSQL database this app will
+    /// drop when stopped), or on a fresh SQLite file when `None`.
+    pub async fn spawn_on(
+        database: Option<crate::pg::TestDatabase>,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config {
             listen: "127.0.0.1:0".into(),
             scopes: SCOPES.split(',').map(str::to_owned).collect(),
@@ -47,7 +59,7 @@ impl TestApp {
         match &database {
             Some(db) => {
                 config.database_url = db.url.clone();
-                config.secret_key = Some("ab".repeat(32));
+                config.secret_key = Some(TEST_SERVER_KEY.into());
             }
             None => {
                 config.database_url =

@@ -8,6 +8,9 @@ use utoipa::ToSchema;
 
 use crate::state::AppState;
 
+/// A store that takes longer than this to answer is not ready.
+const PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
     #[schema(example = "ok")]
@@ -36,23 +39,27 @@ pub async fn healthz() -> Json<Health> {
         (status = 503, description = "The store is unreachable", body = Readiness)))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
     let store = state.keyward.store();
-    match store.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(Readiness {
-                status: "ok",
-                store: store.backend(),
-            }),
-        ),
-        Err(err) => {
+    let ready = match tokio::time::timeout(PING_TIMEOUT, store.ping()).await {
+        Ok(Ok(())) => true,
+        Ok(Err(err)) => {
             tracing::warn!(error = %err, "store not ready");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(Readiness {
-                    status: "unavailable",
-                    store: store.backend(),
-                }),
-            )
+            false
         }
-    }
+        Err(_) => {
+            tracing::warn!("store not ready: no answer within {PING_TIMEOUT:?}");
+            false
+        }
+    };
+    let (status, word) = if ready {
+        (StatusCode::OK, "ok")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+    };
+    (
+        status,
+        Json(Readiness {
+            status: word,
+            store: store.backend(),
+        }),
+    )
 }

@@ -1,0 +1,236 @@
+//! Several instances on one PostgreSQL database behaving as one service
+//! (SPEC §7): credentials made on one work on the other, and every kind of
+//! revocation on one is refused by the other within a second even while the
+//! other was serving the credential from its cache. These tests always use
+//! PostgreSQL, whatever `KW_TEST_STORE` says: that is what they are about.
+
+use std::time::{Duration as StdDuration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{TestApp, send};
+
+/// The longest a revocation may take to reach the other instance.
+const PROPAGATION: StdDuration = StdDuration::from_secs(1);
+
+/// Two servers on one fresh PostgreSQL database.
+pub async fn pair() -> (TestApp, TestApp) {
+    let db = keyward_store_postgres::testing::fresh_database().await;
+    let url = db.url.clone();
+    let a = TestApp::spawn_on(Some(db), |_| {}).await;
+    let b = TestApp::spawn_on(None, |c| {
+        c.database_url = url;
+        c.secret_key = Some(crate::harness::TEST_SERVER_KEY.into());
+    })
+    .await;
+    (a, b)
+}
+
+/// Polls `secret` on `app` until it is refused; returns how long that took.
+async fn time_until_refused(app: &TestApp, secret: &str) -> StdDuration {
+    let start = Instant::now();
+    loop {
+        if app.me_status(secret).await == StatusCode::UNAUTHORIZED {
+            return start.elapsed();
+        }
+        assert!(start.elapsed() < StdDuration::from_secs(5), "never refused");
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    }
+}
+
+/// Makes `app` answer for `secret` from its cache.
+async fn warm(app: &TestApp, secret: &str) {
+    for _ in 0..3 {
+        assert_eq!(app.me_status(secret).await, StatusCode::OK);
+    }
+    assert!(
+        app.keyward.cache().counts().0 >= 2,
+        "the cache served the secret"
+    );
+}
+
+fn secret(v: &Value) -> &str {
+    v["token"].as_str().unwrap()
+}
+
+#[tokio::test]
+async fn a_token_made_on_one_instance_works_on_the_other() {
+    let (a, b) = pair().await;
+    let session = a.session("shared", &["member"]).await;
+    let token = a
+        .create_token(
+            &session,
+            json!({"name": "x", "scopes": ["iguide.list", "credentials.manage"]}),
+        )
+        .await;
+    assert_eq!(b.me_status(secret(&token)).await, StatusCode::OK);
+    assert_eq!(b.me_status(&session).await, StatusCode::OK, "sessions too");
+    let (_, list) =
+        send(b.bearer(Method::GET, "/api/v1/integrations/tokens", secret(&token))).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    b.stop().await;
+    a.stop().await;
+}
+
+#[tokio::test]
+async fn every_revocation_on_one_instance_is_refused_by_the_other_within_a_second() {
+    let (a, b) = pair().await;
+    let user = a.user("revoker", &["member"]).await;
+    let session = a.login("revoker").await;
+    let manager = a
+        .create_token(
+            &session,
+            json!({"name": "m", "scopes": ["credentials.manage"]}),
+        )
+        .await;
+    let manager = secret(&manager).to_owned();
+    let new_token = |name: &'static str| {
+        let a = &a;
+        let manager = manager.clone();
+        async move {
+            a.create_token(
+                &manager,
+                json!({"name": name, "scopes": ["credentials.manage"]}),
+            )
+            .await
+        }
+    };
+    let tokens = "/api/v1/integrations/tokens";
+    let mut timings = Vec::new();
+
+    let t = new_token("delete").await;
+    warm(&b, secret(&t)).await;
+    send(a.bearer(
+        Method::DELETE,
+        &format!("{tokens}/{}", t["id"].as_str().unwrap()),
+        &manager,
+    ))
+    .await;
+    timings.push(("delete", time_until_refused(&b, secret(&t)).await));
+
+    let t = new_token("deactivate").await;
+    warm(&b, secret(&t)).await;
+    send(a.bearer(
+        Method::POST,
+        &format!("{tokens}/{}/deactivate", t["id"].as_str().unwrap()),
+        &manager,
+    ))
+    .await;
+    timings.push(("deactivate", time_until_refused(&b, secret(&t)).await));
+
+    let t = new_token("rotate").await;
+    warm(&b, secret(&t)).await;
+    let (_, rotated) = send(
+        a.bearer(
+            Method::POST,
+            &format!("{tokens}/{}/rotate", t["id"].as_str().unwrap()),
+            &manager,
+        )
+        .json(&json!({"gracePeriodSeconds": 0})),
+    )
+    .await;
+    timings.push((
+        "rotate with zero grace",
+        time_until_refused(&b, secret(&t)).await,
+    ));
+    assert_eq!(b.me_status(secret(&rotated)).await, StatusCode::OK);
+
+    let id = rotated["id"].as_str().unwrap();
+    let (_, again) = send(a.bearer(Method::POST, &format!("{tokens}/{id}/rotate"), &manager)).await;
+    warm(&b, secret(&rotated)).await;
+    send(a.bearer(
+        Method::POST,
+        &format!("{tokens}/{id}/revokePrevious"),
+        &manager,
+    ))
+    .await;
+    timings.push((
+        "revokePrevious",
+        time_until_refused(&b, secret(&rotated)).await,
+    ));
+    assert_eq!(b.me_status(secret(&again)).await, StatusCode::OK);
+
+    warm(&b, &session).await;
+    send(a.bearer(Method::POST, "/api/v1/logout", &session)).await;
+    timings.push(("logout", time_until_refused(&b, &session).await));
+
+    // A role change narrows what B answers.
+    warm(&b, &manager).await;
+    a.keyward
+        .update_user(user.id, Some(&[]), None, None)
+        .await
+        .unwrap();
+    let start = Instant::now();
+    loop {
+        let (_, me) = send(b.bearer(Method::GET, "/api/v1/me", &manager)).await;
+        if me["scopes"] == json!([]) {
+            break;
+        }
+        assert!(
+            start.elapsed() < StdDuration::from_secs(5),
+            "role change never seen"
+        );
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    }
+    timings.push(("role change", start.elapsed()));
+
+    a.keyward
+        .update_user(
+            user.id,
+            None,
+            Some(keyward_core::model::UserStatus::Disabled),
+            None,
+        )
+        .await
+        .unwrap();
+    timings.push(("user disabled", time_until_refused(&b, &manager).await));
+
+    for (kind, took) in &timings {
+        assert!(
+            *took <= PROPAGATION,
+            "{kind} took {took:?} to reach the other instance"
+        );
+    }
+    b.stop().await;
+    a.stop().await;
+}
+
+#[tokio::test]
+async fn readiness_follows_the_database_and_recovers_by_itself() {
+    let db = keyward_store_postgres::testing::fresh_database().await;
+    let proxy = crate::proxy::Proxy::start("127.0.0.1:5432").await;
+    let url = db.url.replace("127.0.0.1:5432", &proxy.addr());
+    let app = TestApp::spawn_on(Some(db), |c| c.database_url = url).await;
+    let ready = || async {
+        app.request(Method::GET, "/readyz")
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(ready().await, StatusCode::OK);
+
+    proxy.cut();
+    let start = Instant::now();
+    let status = ready().await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        start.elapsed() < StdDuration::from_secs(4),
+        "readyz answers promptly"
+    );
+
+    proxy.restore();
+    let start = Instant::now();
+    while ready().await != StatusCode::OK {
+        assert!(
+            start.elapsed() < StdDuration::from_secs(15),
+            "never recovered"
+        );
+        tokio::time::sleep(StdDuration::from_millis(100)).await;
+    }
+    // And it serves again.
+    let session = app.session("back", &["member"]).await;
+    assert_eq!(app.me_status(&session).await, StatusCode::OK);
+    app.stop().await;
+}
