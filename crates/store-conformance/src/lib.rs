@@ -3,7 +3,7 @@
 //! backend crate's integration tests against a real, freshly migrated
 //! database.
 //!
-//! ```ignore
+//! ```text
 //! #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 //! async fn conformance() {
 //!     let store = MyStore::connect(&fresh_database_url(), 4).await.unwrap();

@@ -64,13 +64,19 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = err.path().to_string();
         let inner = err.into_inner();
         let message = without_position(&inner.to_string());
+        let root = path == "." || path.is_empty();
         let field = if !inner.is_data() {
             // Not JSON at all (syntax, truncation): the body is at fault.
             "body".to_owned()
-        } else if path == "." || path.is_empty() {
+        } else if message.starts_with("missing field") {
+            // The path stops at the object that lacks the field.
+            match (backticked(&message), root) {
+                (Some(f), true) => f,
+                (Some(f), false) => format!("{path}.{f}"),
+                (None, _) => path,
+            }
+        } else if root {
             backticked(&message).unwrap_or_else(|| "body".to_owned())
-        } else if message.starts_with("unknown field") || message.starts_with("missing field") {
-            backticked(&message).map_or(path.clone(), |f| format!("{path}.{f}"))
         } else {
             path
         };
