@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{health, session, tokens};
+use crate::api::{health, session, tokens, verify};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -20,6 +20,7 @@ use crate::state::AppState;
     tags(
         (name = "session", description = "Log in and out; who am I"),
         (name = "tokens", description = "Personal API tokens"),
+        (name = "verify", description = "Checking a credential, for the platform's resource servers"),
         (name = "health", description = "Liveness and readiness")
     )
 )]
@@ -72,6 +73,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::revoke_previous))
         .routes(routes!(tokens::renew))
         .routes(routes!(tokens::deactivate))
+        .routes(routes!(verify::verify))
 }
 
 /// The document alone, e.g. for `keyward openapi` and the snapshot test.

@@ -8,6 +8,7 @@ mod throttle;
 mod tokens;
 mod usage;
 mod users;
+mod verify;
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ pub use tokens::{
     CreateToken, IssuedToken, PreviousView, RenewToken, RenewalInput, TokenView, UpdateToken,
 };
 pub use usage::UsageRecorder;
+pub use verify::{Verdict, VerifyReason, VerifyRequest};
 
 use crate::clock::Clock;
 use crate::config::Settings;

@@ -15,3 +15,4 @@ mod secrets_at_rest;
 mod sessions;
 mod token_lifecycle;
 mod tokens;
+mod verify;

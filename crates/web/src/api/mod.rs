@@ -4,6 +4,7 @@ pub mod health;
 pub mod session;
 pub mod timefmt;
 pub mod tokens;
+pub mod verify;
 
 use serde::Serialize;
 use utoipa::ToSchema;
