@@ -1,5 +1,5 @@
-//! Keyward's HTTP surface: the JSON API under `/api/v1`, the health endpoints
-//! and the OpenAPI document, as one axum [`Router`] built by [`router`].
+//! Keyward's HTTP surface: the JSON API under `/api/v1`, the health endpoints,
+//! Prometheus metrics and the OpenAPI document, as one axum [`Router`] built by [`router`].
 //!
 //! Handlers are thin: extract (every rejection is a `{code, message}` error),
 //! call a [`keyward_core::service::Keyward`] use case, map the result to a
@@ -9,6 +9,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 mod layers;
+pub mod metrics;
 pub mod openapi;
 pub mod state;
 
@@ -27,5 +28,9 @@ pub fn router(state: AppState, config: &WebConfig) -> Router {
             async move { axum::Json(doc.as_ref().clone()) }
         }),
     );
-    layers::wrap(api.with_state(state), config)
+    let metrics = state.metrics.clone();
+    layers::wrap(api.with_state(state), config).layer(axum::middleware::from_fn_with_state(
+        metrics,
+        metrics::track,
+    ))
 }

@@ -64,6 +64,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
+        .routes(routes!(crate::metrics::metrics))
         .routes(routes!(session::login))
         .routes(routes!(session::logout))
         .routes(routes!(session::me))

@@ -3,6 +3,8 @@
 use axum::http::HeaderName;
 use keyward_core::service::Keyward;
 
+use crate::metrics::Metrics;
+
 /// Settings of the HTTP layer itself.
 #[derive(Debug, Clone)]
 pub struct WebConfig {
@@ -29,6 +31,7 @@ pub struct AppState {
     pub keyward: Keyward,
     pub app_id_header: HeaderName,
     pub app_token_header: HeaderName,
+    pub metrics: Metrics,
 }
 
 impl AppState {
@@ -37,6 +40,7 @@ impl AppState {
             keyward,
             app_id_header: config.app_id_header.clone(),
             app_token_header: config.app_token_header.clone(),
+            metrics: Metrics::new(),
         }
     }
 }

@@ -8,6 +8,7 @@ mod errors;
 mod harness;
 mod instances;
 mod kill;
+mod metrics;
 mod openapi;
 mod pg;
 mod proxy;

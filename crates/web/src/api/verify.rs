@@ -107,5 +107,7 @@ pub async fn verify(
         .keyward
         .verify(&caller, request, ip.as_deref())
         .await?;
+    let outcome = verdict.reason.map_or("valid", |r| r.as_str());
+    state.metrics.verify_outcome(outcome);
     Ok(Json(verdict.into()))
 }

@@ -1,0 +1,198 @@
+//! Prometheus metrics, served on `GET /metrics`: HTTP requests by method,
+//! route template and status with a latency histogram, verification outcomes
+//! by reason, credential-cache hits and misses, and the depth of the
+//! `lastUsedAt` write-behind queue.
+//!
+//! Each application owns its recorder (no process-wide one), so several
+//! servers in one process (the tests) keep separate figures. Labels are only
+//! ever a known method, a route template (never the raw path, which could
+//! carry an id or be chosen by a caller), a status code or a fixed reason:
+//! no secret, and no unbounded set of values.
+
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use keyward_core::service::Keyward;
+use metrics::{Counter, Gauge, Key, KeyName, Label, Level, Metadata, Recorder, Unit};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
+
+use crate::state::AppState;
+
+const REQUESTS: &str = "keyward_http_requests_total";
+const DURATION: &str = "keyward_http_request_duration_seconds";
+const VERIFY: &str = "keyward_verify_total";
+const CACHE_HITS: &str = "keyward_cache_hits_total";
+const CACHE_MISSES: &str = "keyward_cache_misses_total";
+const CACHE_ENTRIES: &str = "keyward_cache_entries";
+const USAGE_PENDING: &str = "keyward_usage_pending";
+
+/// Latency buckets, in seconds: fine below 10 ms, where verification lives.
+const BUCKETS: &[f64] = &[
+    0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+/// How often recorded latencies are folded into the histograms when nobody
+/// scrapes, so memory stays bounded.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+static METADATA: Metadata<'static> =
+    Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+
+/// The application's metrics. Cheap to clone.
+#[derive(Clone)]
+pub struct Metrics {
+    recorder: Arc<PrometheusRecorder>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full(DURATION.into()), BUCKETS)
+            .expect("the bucket list is not empty")
+            .build_recorder();
+        let recorder = Arc::new(recorder);
+        describe(&recorder);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(upkeep(Arc::downgrade(&recorder)));
+        }
+        Self { recorder }
+    }
+
+    fn counter(&self, name: &'static str, labels: Vec<Label>) -> Counter {
+        self.recorder
+            .register_counter(&Key::from_parts(name, labels), &METADATA)
+    }
+
+    fn gauge(&self, name: &'static str) -> Gauge {
+        self.recorder
+            .register_gauge(&Key::from_static_name(name), &METADATA)
+    }
+
+    /// Counts a finished request and its latency.
+    pub fn http_request(&self, method: &'static str, route: &str, status: u16, took: Duration) {
+        let route = Label::new("route", route.to_owned());
+        let method = Label::new("method", method);
+        self.recorder
+            .register_histogram(
+                &Key::from_parts(DURATION, vec![method.clone(), route.clone()]),
+                &METADATA,
+            )
+            .record(took.as_secs_f64());
+        let status = Label::new("status", status.to_string());
+        self.counter(REQUESTS, vec![method, route, status])
+            .increment(1);
+    }
+
+    /// Counts a verification by outcome (`valid` or the reason).
+    pub fn verify_outcome(&self, outcome: &'static str) {
+        self.counter(VERIFY, vec![Label::new("outcome", outcome)])
+            .increment(1);
+    }
+
+    /// The exposition text, with the cache and queue figures read now.
+    pub fn render(&self, keyward: &Keyward) -> String {
+        let (hits, misses) = keyward.cache().counts();
+        self.counter(CACHE_HITS, Vec::new()).absolute(hits);
+        self.counter(CACHE_MISSES, Vec::new()).absolute(misses);
+        self.gauge(CACHE_ENTRIES).set(keyward.cache().len() as f64);
+        self.gauge(USAGE_PENDING)
+            .set(keyward.usage().depth() as f64);
+        self.recorder.handle().render()
+    }
+}
+
+fn describe(recorder: &PrometheusRecorder) {
+    let counters = [
+        (
+            REQUESTS,
+            "HTTP requests by method, route template and status",
+        ),
+        (VERIFY, "Verifications by outcome: valid, or the reason"),
+        (CACHE_HITS, "Credential checks answered from the cache"),
+        (CACHE_MISSES, "Credential checks that went to the store"),
+    ];
+    for (name, help) in counters {
+        recorder.describe_counter(
+            KeyName::from_const_str(name),
+            Some(Unit::Count),
+            help.into(),
+        );
+    }
+    recorder.describe_histogram(
+        KeyName::from_const_str(DURATION),
+        Some(Unit::Seconds),
+        "HTTP request latency by method and route template".into(),
+    );
+    recorder.describe_gauge(
+        KeyName::from_const_str(CACHE_ENTRIES),
+        None,
+        "Credential checks held in the cache".into(),
+    );
+    recorder.describe_gauge(
+        KeyName::from_const_str(USAGE_PENDING),
+        None,
+        "Credentials whose last use waits to be written".into(),
+    );
+}
+
+/// Folds recorded samples into the histograms until the recorder is gone.
+async fn upkeep(recorder: Weak<PrometheusRecorder>) {
+    let mut tick = tokio::time::interval(UPKEEP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match recorder.upgrade() {
+            Some(recorder) => recorder.handle().run_upkeep(),
+            None => return,
+        }
+    }
+}
+
+/// The middleware that counts every request, routed or not.
+pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = method_label(request.method());
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let response = next.run(request).await;
+    let route = route.as_ref().map_or("<unmatched>", MatchedPath::as_str);
+    metrics.http_request(method, route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// A caller may send any method; only the standard ones become labels.
+fn method_label(method: &Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(get, path = "/metrics", tag = "health",
+    responses((status = 200, description = "Prometheus text exposition format",
+        content_type = "text/plain; version=0.0.4", body = String)))]
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let text = state.metrics.render(&state.keyward);
+    let mut response = text.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
