@@ -32,6 +32,12 @@
 //!   ordered by `created_at` then id;
 //! - sweeps of ended sessions (idle cutoff exclusive, absolute end
 //!   inclusive) and of ended grace periods (inclusive).
+//! - OAuth: the app limit (exactly and under concurrency), apps read back
+//!   field for field, partial updates, secret rotation, deletion taking
+//!   codes and tokens along; a code redeemed and a refresh token exchanged
+//!   at most once (also concurrently), their new tokens written only then;
+//!   revocation of one token and of a family; purges with inclusive
+//!   cutoffs.
 //!
 //! Every check makes its own users with random names, so the checks share one
 //! database and may run on one that already holds data. The sweeps act on the
@@ -42,6 +48,7 @@
 
 pub mod fixtures;
 pub mod limits;
+pub mod oauth;
 pub mod secrets;
 pub mod sessions;
 pub mod tokens;
@@ -141,6 +148,64 @@ pub async fn run_all(store: Arc<dyn Store>) {
     check(
         "usage::usage_never_moves_back",
         usage::usage_never_moves_back(s),
+    )
+    .await;
+
+    check("oauth::apps_round_trip", oauth::apps_round_trip(s)).await;
+    check(
+        "oauth::app_limit_is_reached_exactly",
+        oauth::app_limit_is_reached_exactly(s),
+    )
+    .await;
+    check(
+        "oauth::app_limit_holds_under_concurrent_inserts",
+        oauth::app_limit_holds_under_concurrent_inserts(Arc::clone(&store)),
+    )
+    .await;
+    check(
+        "oauth::update_app_applies_only_given_fields",
+        oauth::update_app_applies_only_given_fields(s),
+    )
+    .await;
+    check(
+        "oauth::rotate_app_secret_replaces_the_digest",
+        oauth::rotate_app_secret_replaces_the_digest(s),
+    )
+    .await;
+    check(
+        "oauth::delete_app_takes_codes_and_tokens_along",
+        oauth::delete_app_takes_codes_and_tokens_along(s),
+    )
+    .await;
+    check(
+        "oauth::code_is_redeemed_once",
+        oauth::code_is_redeemed_once(s),
+    )
+    .await;
+    check(
+        "oauth::code_is_redeemed_once_under_concurrency",
+        oauth::code_is_redeemed_once_under_concurrency(Arc::clone(&store)),
+    )
+    .await;
+    check(
+        "oauth::refresh_token_rotates_once",
+        oauth::refresh_token_rotates_once(s),
+    )
+    .await;
+    check(
+        "oauth::refresh_token_rotates_once_under_concurrency",
+        oauth::refresh_token_rotates_once_under_concurrency(Arc::clone(&store)),
+    )
+    .await;
+    check("oauth::revoke_one_token", oauth::revoke_one_token(s)).await;
+    check(
+        "oauth::revoke_family_revokes_exactly_that_family",
+        oauth::revoke_family_revokes_exactly_that_family(s),
+    )
+    .await;
+    check(
+        "oauth::purge_deletes_expired_codes_and_tokens",
+        oauth::purge_deletes_expired_codes_and_tokens(s),
     )
     .await;
 }

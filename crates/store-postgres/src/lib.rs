@@ -19,6 +19,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 pub mod notify;
+mod oauth;
 mod rows;
 mod sessions;
 #[cfg(feature = "testing")]

@@ -1,0 +1,550 @@
+//! [`OAuthStore`] on SQLite: client apps in `oauth_apps`, authorization codes
+//! in `oauth_codes`, and access and refresh tokens in `oauth_tokens` (see
+//! `migrations/0003_oauth.sql`).
+//!
+//! Codes and tokens belong to an app (`ON DELETE CASCADE`) and to a user.
+//! The one-time operations (redeeming a code, rotating a refresh token) are a
+//! conditional `UPDATE ... WHERE used_at IS NULL` followed by the inserts, in
+//! one `BEGIN IMMEDIATE` transaction: writers are serialised, so of several
+//! concurrent attempts exactly one sees the row unused.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use keyward_core::error::StoreError;
+use keyward_core::model::{
+    AuthCode, GrantType, NewAuthCode, NewOAuthApp, NewOAuthToken, OAuthApp, OAuthAppUpdate,
+    OAuthToken, OAuthTokenKind,
+};
+use keyward_core::secret::Digest;
+use keyward_core::store::{InsertApp, OAuthStore, StoreResult};
+use sqlx::SqliteConnection;
+use sqlx::sqlite::SqliteRow;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::SqliteStore;
+use crate::rows::{db_error, get, id_text, json_list, secs, time_of};
+
+/// The columns [`app`] reads, from `oauth_apps`.
+macro_rules! app_columns {
+    () => {
+        "client_id, user_id, client_name, description, redirect_uris, logo_uri, scopes, \
+         grant_types, secret_digest, secret_hint, created_at, updated_at"
+    };
+}
+
+/// The columns [`code`] reads, from `oauth_codes`.
+macro_rules! code_columns {
+    () => {
+        "id, client_id, user_id, redirect_uri, scopes, code_challenge, family_id, \
+         created_at, expires_at, used_at"
+    };
+}
+
+/// The columns [`token`] reads, from `oauth_tokens`.
+macro_rules! token_columns {
+    () => {
+        "id, kind, client_id, user_id, scopes, family_id, created_at, expires_at, used_at, \
+         revoked_at"
+    };
+}
+
+// ---- reading rows back (never panics: bad data is a database error) ----
+
+fn bad_data(column: &str, what: impl std::fmt::Display) -> StoreError {
+    StoreError::Database(format!("unreadable value in column {column}: {what}"))
+}
+
+fn get_id(row: &SqliteRow, column: &str) -> StoreResult<Uuid> {
+    let text: String = get(row, column)?;
+    Uuid::parse_str(&text).map_err(|e| bad_data(column, e))
+}
+
+fn get_opt_id(row: &SqliteRow, column: &str) -> StoreResult<Option<Uuid>> {
+    get::<Option<String>>(row, column)?
+        .map(|text| Uuid::parse_str(&text).map_err(|e| bad_data(column, e)))
+        .transpose()
+}
+
+fn get_time(row: &SqliteRow, column: &str) -> StoreResult<OffsetDateTime> {
+    time_of(column, get(row, column)?)
+}
+
+fn get_opt_time(row: &SqliteRow, column: &str) -> StoreResult<Option<OffsetDateTime>> {
+    get::<Option<i64>>(row, column)?
+        .map(|v| time_of(column, v))
+        .transpose()
+}
+
+fn get_json<T: serde::de::DeserializeOwned>(row: &SqliteRow, column: &str) -> StoreResult<T> {
+    let text: String = get(row, column)?;
+    serde_json::from_str(&text).map_err(|e| bad_data(column, e))
+}
+
+fn get_grant_types(row: &SqliteRow) -> StoreResult<BTreeSet<GrantType>> {
+    get_json::<Vec<String>>(row, "grant_types")?
+        .iter()
+        .map(|g| GrantType::parse(g).ok_or_else(|| bad_data("grant_types", g)))
+        .collect()
+}
+
+/// Columns: `app_columns!`.
+fn app(row: &SqliteRow) -> StoreResult<OAuthApp> {
+    let digest: Vec<u8> = get(row, "secret_digest")?;
+    Ok(OAuthApp {
+        client_id: get_id(row, "client_id")?,
+        user_id: get_id(row, "user_id")?,
+        client_name: get(row, "client_name")?,
+        description: get(row, "description")?,
+        redirect_uris: get_json(row, "redirect_uris")?,
+        logo_uri: get(row, "logo_uri")?,
+        scopes: get_json(row, "scopes")?,
+        grant_types: get_grant_types(row)?,
+        secret_digest: Digest::from_slice(&digest)
+            .ok_or_else(|| bad_data("secret_digest", format!("{} bytes", digest.len())))?,
+        secret_hint: get(row, "secret_hint")?,
+        created_at: get_time(row, "created_at")?,
+        updated_at: get_time(row, "updated_at")?,
+    })
+}
+
+/// Columns: `code_columns!`.
+fn code(row: &SqliteRow) -> StoreResult<AuthCode> {
+    Ok(AuthCode {
+        id: get_id(row, "id")?,
+        client_id: get_id(row, "client_id")?,
+        user_id: get_id(row, "user_id")?,
+        redirect_uri: get(row, "redirect_uri")?,
+        scopes: get_json(row, "scopes")?,
+        code_challenge: get(row, "code_challenge")?,
+        family_id: get_id(row, "family_id")?,
+        created_at: get_time(row, "created_at")?,
+        expires_at: get_time(row, "expires_at")?,
+        used_at: get_opt_time(row, "used_at")?,
+    })
+}
+
+/// Columns: `token_columns!`.
+fn token(row: &SqliteRow) -> StoreResult<OAuthToken> {
+    let kind: String = get(row, "kind")?;
+    Ok(OAuthToken {
+        id: get_id(row, "id")?,
+        kind: OAuthTokenKind::parse(&kind).ok_or_else(|| bad_data("kind", &kind))?,
+        client_id: get_id(row, "client_id")?,
+        user_id: get_id(row, "user_id")?,
+        scopes: get_json(row, "scopes")?,
+        family_id: get_opt_id(row, "family_id")?,
+        created_at: get_time(row, "created_at")?,
+        expires_at: get_time(row, "expires_at")?,
+        used_at: get_opt_time(row, "used_at")?,
+        revoked_at: get_opt_time(row, "revoked_at")?,
+    })
+}
+
+// ---- writing ----
+
+/// Grant types as stored: a JSON array of their names, in enum order.
+fn grant_types_json(grant_types: &BTreeSet<GrantType>) -> StoreResult<String> {
+    let names: Vec<&str> = grant_types.iter().map(|g| g.as_str()).collect();
+    serde_json::to_string(&names).map_err(|e| StoreError::Database(e.to_string()))
+}
+
+/// A failed write of a `what` row: a unique violation (its id or its
+/// digest taken) is a [`StoreError::Conflict`], anything else
+/// [`StoreError::Database`].
+fn write_error(what: &str) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
+    move |err| match &err {
+        sqlx::Error::Database(e) if e.is_unique_violation() => {
+            let taken = if e.message().contains("digest") {
+                "secret digest"
+            } else {
+                "id"
+            };
+            StoreError::Conflict(format!("{what} {taken} already in use"))
+        }
+        _ => db_error(err),
+    }
+}
+
+/// Inserts `tokens`, one statement each, on `conn` (a transaction).
+async fn insert_token_rows(
+    conn: &mut SqliteConnection,
+    tokens: &[NewOAuthToken],
+) -> StoreResult<()> {
+    for new in tokens {
+        let t = &new.token;
+        sqlx::query(
+            "INSERT INTO oauth_tokens \
+             (id, digest, kind, client_id, user_id, scopes, family_id, created_at, expires_at, \
+              used_at, revoked_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )
+        .bind(id_text(t.id))
+        .bind(new.digest.as_bytes())
+        .bind(t.kind.as_str())
+        .bind(id_text(t.client_id))
+        .bind(id_text(t.user_id))
+        .bind(json_list(&t.scopes)?)
+        .bind(t.family_id.map(id_text))
+        .bind(secs(t.created_at))
+        .bind(secs(t.expires_at))
+        .bind(t.used_at.map(secs))
+        .bind(t.revoked_at.map(secs))
+        .execute(&mut *conn)
+        .await
+        .map_err(write_error("OAuth token"))?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl OAuthStore for SqliteStore {
+    /// In one `BEGIN IMMEDIATE` transaction, one statement inserts the app
+    /// (`created_at = updated_at = app.now`) only if the owner holds fewer
+    /// than `limit` apps, so concurrent inserts cannot pass the limit
+    /// together; at the limit nothing is written. A taken client id or secret
+    /// digest is [`StoreError::Conflict`]; an unknown owner a database error
+    /// (foreign key), unless the limit refuses first.
+    async fn insert_app(&self, app: &NewOAuthApp, limit: u32) -> StoreResult<InsertApp> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query(concat!(
+            "INSERT INTO oauth_apps \
+             (client_id, user_id, client_name, description, redirect_uris, logo_uri, scopes, \
+              grant_types, secret_digest, secret_hint, created_at, updated_at) \
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11 \
+             WHERE (SELECT COUNT(*) FROM oauth_apps WHERE user_id = ?2) < ?12 \
+             RETURNING ",
+            app_columns!()
+        ))
+        .bind(id_text(app.client_id))
+        .bind(id_text(app.user_id))
+        .bind(&app.client_name)
+        .bind(app.description.as_deref())
+        .bind(json_list(&app.redirect_uris)?)
+        .bind(app.logo_uri.as_deref())
+        .bind(json_list(&app.scopes)?)
+        .bind(grant_types_json(&app.grant_types)?)
+        .bind(app.secret_digest.as_bytes())
+        .bind(&app.secret_hint)
+        .bind(secs(app.now))
+        .bind(i64::from(limit))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(write_error("OAuth app"))?;
+        let Some(row) = row else {
+            tx.rollback().await.map_err(db_error)?;
+            return Ok(InsertApp::LimitReached);
+        };
+        let inserted = self::app(&row)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(InsertApp::Inserted(Box::new(inserted)))
+    }
+
+    async fn find_app(&self, client_id: Uuid) -> StoreResult<Option<OAuthApp>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            app_columns!(),
+            " FROM oauth_apps WHERE client_id = ?1"
+        ))
+        .bind(id_text(client_id))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        .map(|row| app(&row))
+        .transpose()
+    }
+
+    /// Ordered by `created_at`, then `client_id`.
+    async fn list_apps(&self, user_id: Uuid) -> StoreResult<Vec<OAuthApp>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            app_columns!(),
+            " FROM oauth_apps WHERE user_id = ?1 ORDER BY created_at, client_id"
+        ))
+        .bind(id_text(user_id))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?
+        .iter()
+        .map(app)
+        .collect()
+    }
+
+    /// Applies only the `Some` fields (`description` and `logo_uri`:
+    /// `Some(None)` clears them) and sets `updated_at = now`, in one
+    /// statement. An empty update changes nothing, not even `updated_at`.
+    /// `None` if there is no such app.
+    async fn update_app(
+        &self,
+        client_id: Uuid,
+        update: &OAuthAppUpdate,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<OAuthApp>> {
+        if update.is_empty() {
+            return self.find_app(client_id).await;
+        }
+        let redirect_uris = update.redirect_uris.as_ref().map(json_list).transpose()?;
+        let scopes = update.scopes.as_ref().map(json_list).transpose()?;
+        let grant_types = update
+            .grant_types
+            .as_ref()
+            .map(grant_types_json)
+            .transpose()?;
+        sqlx::query(concat!(
+            "UPDATE oauth_apps SET \
+             client_name = COALESCE(?2, client_name), \
+             description = CASE WHEN ?3 THEN ?4 ELSE description END, \
+             redirect_uris = COALESCE(?5, redirect_uris), \
+             logo_uri = CASE WHEN ?6 THEN ?7 ELSE logo_uri END, \
+             scopes = COALESCE(?8, scopes), \
+             grant_types = COALESCE(?9, grant_types), \
+             updated_at = ?10 \
+             WHERE client_id = ?1 RETURNING ",
+            app_columns!()
+        ))
+        .bind(id_text(client_id))
+        .bind(update.client_name.as_deref())
+        .bind(update.description.is_some())
+        .bind(update.description.as_ref().and_then(Option::as_deref))
+        .bind(redirect_uris)
+        .bind(update.logo_uri.is_some())
+        .bind(update.logo_uri.as_ref().and_then(Option::as_deref))
+        .bind(scopes)
+        .bind(grant_types)
+        .bind(secs(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        .map(|row| app(&row))
+        .transpose()
+    }
+
+    /// Replaces `secret_digest` and `secret_hint` and sets `updated_at =
+    /// now`, in one statement: the old digest matches nothing from then on.
+    /// A digest already used by another app is [`StoreError::Conflict`].
+    /// `None` if there is no such app.
+    async fn rotate_app_secret(
+        &self,
+        client_id: Uuid,
+        digest: &Digest,
+        hint: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<OAuthApp>> {
+        sqlx::query(concat!(
+            "UPDATE oauth_apps SET secret_digest = ?2, secret_hint = ?3, updated_at = ?4 \
+             WHERE client_id = ?1 RETURNING ",
+            app_columns!()
+        ))
+        .bind(id_text(client_id))
+        .bind(digest.as_bytes())
+        .bind(hint)
+        .bind(secs(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(write_error("OAuth app"))?
+        .map(|row| app(&row))
+        .transpose()
+    }
+
+    /// Deletes the app; its codes and tokens go with it (`ON DELETE
+    /// CASCADE`, in the same statement).
+    async fn delete_app(&self, client_id: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM oauth_apps WHERE client_id = ?1")
+            .bind(id_text(client_id))
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Stores the code as given (including any `used_at`). A taken id or
+    /// digest is [`StoreError::Conflict`]; an unknown app or user a database
+    /// error.
+    async fn insert_code(&self, new: &NewAuthCode) -> StoreResult<()> {
+        let c = &new.code;
+        sqlx::query(
+            "INSERT INTO oauth_codes \
+             (id, digest, client_id, user_id, redirect_uri, scopes, code_challenge, family_id, \
+              created_at, expires_at, used_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )
+        .bind(id_text(c.id))
+        .bind(new.digest.as_bytes())
+        .bind(id_text(c.client_id))
+        .bind(id_text(c.user_id))
+        .bind(c.redirect_uri.as_deref())
+        .bind(json_list(&c.scopes)?)
+        .bind(&c.code_challenge)
+        .bind(id_text(c.family_id))
+        .bind(secs(c.created_at))
+        .bind(secs(c.expires_at))
+        .bind(c.used_at.map(secs))
+        .execute(&self.pool)
+        .await
+        .map_err(write_error("authorization code"))?;
+        Ok(())
+    }
+
+    /// The code with this digest, used or not, expired or not (until
+    /// purged); the caller judges.
+    async fn find_code(&self, digest: &Digest) -> StoreResult<Option<AuthCode>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            code_columns!(),
+            " FROM oauth_codes WHERE digest = ?1"
+        ))
+        .bind(digest.as_bytes())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        .map(|row| code(&row))
+        .transpose()
+    }
+
+    /// In one `BEGIN IMMEDIATE` transaction: `UPDATE oauth_codes SET used_at
+    /// = now WHERE id = code_id AND used_at IS NULL`; if that changed a row,
+    /// inserts `tokens` and commits (`true`), otherwise rolls back (`false`,
+    /// also for an unknown code). Expiry is not checked here: the caller
+    /// judged it on the code it found. A conflict while inserting the tokens
+    /// rolls everything back, the code staying unused.
+    async fn redeem_code(
+        &self,
+        code_id: Uuid,
+        tokens: &[NewOAuthToken],
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let done =
+            sqlx::query("UPDATE oauth_codes SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL")
+                .bind(id_text(code_id))
+                .bind(secs(now))
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await.map_err(db_error)?;
+            return Ok(false);
+        }
+        insert_token_rows(&mut tx, tokens).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
+    }
+
+    /// Stores the tokens as given, all or none (one transaction). A taken id
+    /// or digest is [`StoreError::Conflict`].
+    async fn insert_oauth_tokens(&self, tokens: &[NewOAuthToken]) -> StoreResult<()> {
+        if tokens.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write().await?;
+        insert_token_rows(&mut tx, tokens).await?;
+        tx.commit().await.map_err(db_error)
+    }
+
+    /// The token with this digest, in any state (used, revoked, expired;
+    /// until purged); the caller judges.
+    async fn find_oauth_token(&self, digest: &Digest) -> StoreResult<Option<OAuthToken>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM oauth_tokens WHERE digest = ?1"
+        ))
+        .bind(digest.as_bytes())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        .map(|row| token(&row))
+        .transpose()
+    }
+
+    /// In one `BEGIN IMMEDIATE` transaction: `UPDATE oauth_tokens SET used_at
+    /// = now WHERE id = refresh_id AND kind = 'refresh' AND used_at IS NULL
+    /// AND revoked_at IS NULL`; if that changed a row, inserts `tokens` and
+    /// commits (`true`), otherwise rolls back (`false`: unknown, an access
+    /// token, used or revoked). Expiry is the caller's to judge.
+    async fn rotate_refresh_token(
+        &self,
+        refresh_id: Uuid,
+        tokens: &[NewOAuthToken],
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "UPDATE oauth_tokens SET used_at = ?2 \
+             WHERE id = ?1 AND kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL",
+        )
+        .bind(id_text(refresh_id))
+        .bind(secs(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await.map_err(db_error)?;
+            return Ok(false);
+        }
+        insert_token_rows(&mut tx, tokens).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
+    }
+
+    /// Sets `revoked_at = now` if it is not set; returns whether it was not
+    /// revoked before (`false` also for an unknown token). A used or expired
+    /// token that was never revoked counts as not revoked: it is revoked now
+    /// and `true` is returned.
+    async fn revoke_oauth_token(&self, id: Uuid, now: OffsetDateTime) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE oauth_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+        )
+        .bind(id_text(id))
+        .bind(secs(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// One statement: sets `revoked_at = now` on every token of the family
+    /// whose `revoked_at` is not set (used and expired ones included) and
+    /// returns their ids, sorted. Tokens revoked earlier keep their time.
+    async fn revoke_family(&self, family_id: Uuid, now: OffsetDateTime) -> StoreResult<Vec<Uuid>> {
+        let rows = sqlx::query(
+            "UPDATE oauth_tokens SET revoked_at = ?2 \
+             WHERE family_id = ?1 AND revoked_at IS NULL RETURNING id",
+        )
+        .bind(id_text(family_id))
+        .bind(secs(now))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        let mut ids = rows
+            .iter()
+            .map(|row| get_id(row, "id"))
+            .collect::<StoreResult<Vec<Uuid>>>()?;
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// In one transaction: deletes codes with `expires_at <= code_cutoff`
+    /// and tokens with `expires_at <= token_cutoff` (used, revoked or not);
+    /// returns how many rows of both went.
+    async fn purge_oauth(
+        &self,
+        code_cutoff: OffsetDateTime,
+        token_cutoff: OffsetDateTime,
+    ) -> StoreResult<u64> {
+        let mut tx = self.write().await?;
+        let codes = sqlx::query("DELETE FROM oauth_codes WHERE expires_at <= ?1")
+            .bind(secs(code_cutoff))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let tokens = sqlx::query("DELETE FROM oauth_tokens WHERE expires_at <= ?1")
+            .bind(secs(token_cutoff))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(codes.rows_affected() + tokens.rows_affected())
+    }
+}
