@@ -124,9 +124,50 @@ pub trait TokenStore: Send + Sync {
     async fn purge_ended_grace(&self, now: OffsetDateTime) -> StoreResult<u64>;
 }
 
+/// Named leases: how several instances sharing one database agree that
+/// exactly one of them runs a periodic job (housekeeping now; renewal scans
+/// and e-mail sends later) in each period, and how a crashed instance's job
+/// is picked up by another once its lease expires.
+///
+/// A lease is a row `(name, holder, expires_at)`. Each instance names itself
+/// with a holder id of its own (random per process) and, at every tick of the
+/// job, calls [`LeaseStore::try_acquire_lease`] with a `ttl` a little longer
+/// than the period: the instance that holds the lease keeps extending it and
+/// runs the job; the others are refused until it stops extending it (it
+/// stopped or crashed) and the lease expires. A lease does not fence the work
+/// itself: a job that may outlast its `ttl` must be safe to run twice.
+///
+/// Queues of items (the outbox, later) do not use leases: each item is
+/// claimed by one row-level statement, `FOR UPDATE SKIP LOCKED` on
+/// PostgreSQL and `UPDATE … RETURNING` under `BEGIN IMMEDIATE` on SQLite.
+///
+/// Times come from the caller's clock, so the instances' clocks must agree to
+/// well within the margin between the period and the `ttl`.
+#[async_trait]
+pub trait LeaseStore: Send + Sync {
+    /// Takes the lease `name` for `holder` until `now + ttl`, atomically,
+    /// if it is free, expired (`expires_at <= now`) or already held by
+    /// `holder` (then it is extended to `now + ttl`). Returns whether
+    /// `holder` holds it now; `false` means another holder's lease is still
+    /// live, and nothing changed. Of several concurrent calls by different
+    /// holders, at most one gets `true`. A backend that keeps coarser times
+    /// rounds the end of the lease up, never down.
+    async fn try_acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: OffsetDateTime,
+        ttl: time::Duration,
+    ) -> StoreResult<bool>;
+    /// Frees the lease `name` if `holder` holds it, so that another holder
+    /// may take it at once; otherwise (held by another, or by nobody) does
+    /// nothing.
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()>;
+}
+
 /// Everything Keyward keeps.
 #[async_trait]
-pub trait Store: UserStore + SessionStore + TokenStore + 'static {
+pub trait Store: UserStore + SessionStore + TokenStore + LeaseStore + 'static {
     /// Whether the database answers.
     async fn ping(&self) -> StoreResult<()>;
     /// A short name for logs and `/readyz`: `sqlite` or `postgres`.

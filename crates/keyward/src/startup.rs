@@ -21,6 +21,12 @@ use crate::store::{self, Backend};
 /// How often housekeeping (ended grace periods and sessions) runs.
 const PURGE_EVERY: Duration = Duration::from_secs(60);
 
+/// The lease that makes one instance of those sharing a database do the
+/// housekeeping. Its holder extends it at every tick; if the holder stops,
+/// another instance takes over once it expires, a little after one period.
+const HOUSEKEEPING_LEASE: &str = "housekeeping";
+const HOUSEKEEPING_LEASE_TTL: time::Duration = time::Duration::seconds(90);
+
 /// Opens the store and builds the services, as `serve` and the `admin`
 /// commands both need. With PostgreSQL, also returns the store to listen on
 /// for other instances' invalidations.
@@ -80,6 +86,9 @@ pub struct Application {
     keyward: Keyward,
     follower: Option<tokio::task::JoinHandle<()>>,
     usage_flush: Duration,
+    /// This instance's name as a lease holder: the process id and a random
+    /// UUID, so that two applications in one process (tests) differ too.
+    instance_id: String,
 }
 
 impl Application {
@@ -106,6 +115,11 @@ impl Application {
             keyward,
             follower,
             usage_flush: Duration::from_secs(config.usage_flush_seconds),
+            instance_id: format!(
+                "pid{}-{}",
+                std::process::id(),
+                keyward_core::random::uuid(&OsRandom)
+            ),
         })
     }
 
@@ -125,7 +139,11 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let background = tokio::spawn(background(self.keyward.clone(), self.usage_flush));
+        let background = tokio::spawn(background(
+            self.keyward.clone(),
+            self.usage_flush,
+            self.instance_id.clone(),
+        ));
         let app = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -133,6 +151,17 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await;
         background.abort();
+        // Once our housekeeping has stopped, let another instance take it
+        // over at its next tick rather than when the lease expires.
+        let _ = background.await;
+        let released = self
+            .keyward
+            .store()
+            .release_lease(HOUSEKEEPING_LEASE, &self.instance_id)
+            .await;
+        if let Err(err) = released {
+            tracing::warn!(error = %err, "could not release the housekeeping lease");
+        }
         if let Some(follower) = &self.follower {
             follower.abort();
         }
@@ -144,8 +173,8 @@ impl Application {
 }
 
 /// Periodic work of one instance: writing recorded token uses, and
-/// housekeeping.
-async fn background(keyward: Keyward, usage_flush: Duration) {
+/// housekeeping (when this instance, `instance_id`, holds its lease).
+async fn background(keyward: Keyward, usage_flush: Duration, instance_id: String) {
     let mut flush = tokio::time::interval(usage_flush);
     let mut purge = tokio::time::interval(PURGE_EVERY);
     flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -158,10 +187,72 @@ async fn background(keyward: Keyward, usage_flush: Duration) {
                 }
             }
             _ = purge.tick() => {
-                if let Err(err) = keyward.purge().await {
+                if let Err(err) = housekeeping(&keyward, &instance_id).await {
                     tracing::warn!(error = %err, "housekeeping failed; will retry");
                 }
             }
         }
+    }
+}
+
+/// Runs the housekeeping if this instance holds (or can take, or extend) the
+/// housekeeping lease; returns whether it ran.
+pub async fn housekeeping(keyward: &Keyward, instance_id: &str) -> keyward_core::Result<bool> {
+    let now = keyward.clock().now();
+    let held = keyward
+        .store()
+        .try_acquire_lease(HOUSEKEEPING_LEASE, instance_id, now, HOUSEKEEPING_LEASE_TTL)
+        .await?;
+    if !held {
+        tracing::debug!("another instance holds the housekeeping lease");
+        return Ok(false);
+    }
+    keyward.purge().await?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use keyward_core::clock::ManualClock;
+
+    use super::*;
+
+    /// Two instances on one database: only the lease holder does the
+    /// housekeeping, period after period, until it stops (crashes); then the
+    /// other takes over once the lease expires.
+    #[tokio::test]
+    async fn one_instance_does_the_housekeeping() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = Config {
+            database_url: format!("sqlite://{}", dir.path().join("keyward.db").display()),
+            ..Config::default()
+        };
+        let clock = Arc::new(ManualClock::starting_now());
+        let (a, _) = services(&config, clock.clone()).await.expect("a");
+        let (b, _) = services(&config, clock.clone()).await.expect("b");
+        let period = time::Duration::try_from(PURGE_EVERY).expect("period");
+
+        for _ in 0..3 {
+            assert!(housekeeping(&a, "a").await.expect("a's tick"), "a runs it");
+            assert!(
+                !housekeeping(&b, "b").await.expect("b's tick"),
+                "b does not"
+            );
+            clock.advance(period);
+        }
+        // `a` crashed after its last tick: `b` takes over once the lease
+        // expires, not before.
+        let last_tick = clock.now() - period;
+        clock.set(last_tick + HOUSEKEEPING_LEASE_TTL - time::Duration::seconds(1));
+        assert!(!housekeeping(&b, "b").await.expect("b's tick"));
+        clock.set(last_tick + HOUSEKEEPING_LEASE_TTL);
+        assert!(
+            housekeeping(&b, "b").await.expect("b's tick"),
+            "b took over"
+        );
+        assert!(
+            !housekeeping(&a, "a").await.expect("a's tick"),
+            "a, back, does not"
+        );
     }
 }

@@ -38,6 +38,10 @@
 //!   at most once (also concurrently), their new tokens written only then;
 //!   revocation of one token and of a family; purges with inclusive
 //!   cutoffs.
+//! - leases: free or expired (`expires_at <= now`) ones are taken, live ones
+//!   are refused to other holders to the last fraction of a second and
+//!   extended by their own, release frees them, and of concurrent takers
+//!   exactly one wins.
 //!
 //! Every check makes its own users with random names, so the checks share one
 //! database and may run on one that already holds data. The sweeps act on the
@@ -47,6 +51,7 @@
 //! before it runs.
 
 pub mod fixtures;
+pub mod leases;
 pub mod limits;
 pub mod oauth;
 pub mod secrets;
@@ -206,6 +211,37 @@ pub async fn run_all(store: Arc<dyn Store>) {
     check(
         "oauth::purge_deletes_expired_codes_and_tokens",
         oauth::purge_deletes_expired_codes_and_tokens(s),
+    )
+    .await;
+
+    check(
+        "leases::free_lease_is_acquired",
+        leases::free_lease_is_acquired(s),
+    )
+    .await;
+    check(
+        "leases::live_lease_is_refused_to_others",
+        leases::live_lease_is_refused_to_others(s),
+    )
+    .await;
+    check(
+        "leases::holder_extends_its_lease",
+        leases::holder_extends_its_lease(s),
+    )
+    .await;
+    check(
+        "leases::expired_lease_is_taken_over",
+        leases::expired_lease_is_taken_over(s),
+    )
+    .await;
+    check(
+        "leases::release_frees_the_lease",
+        leases::release_frees_the_lease(s),
+    )
+    .await;
+    check(
+        "leases::one_winner_among_concurrent_holders",
+        leases::one_winner_among_concurrent_holders(Arc::clone(&store)),
     )
     .await;
 }

@@ -15,6 +15,7 @@
 //!   SQLite's own clock is never read;
 //! - secrets are stored only as their keyed digests.
 
+mod leases;
 mod oauth;
 mod rows;
 mod sessions;
