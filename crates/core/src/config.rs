@@ -24,6 +24,19 @@ pub struct Settings {
     /// Failed logins allowed per client IP within `login_window`.
     pub login_failures_per_ip: u32,
     pub login_window: Duration,
+    /// Most OAuth apps a user may own.
+    pub max_apps_per_user: u32,
+    /// Lifetime of an OAuth access token.
+    pub access_token_ttl: Duration,
+    /// Lifetime of an OAuth refresh token (each use issues a new one).
+    pub refresh_token_ttl: Duration,
+    /// Lifetime of an authorization code.
+    pub code_ttl: Duration,
+    /// Failed client authentications allowed per client id within
+    /// `login_window` before the token endpoint answers 429.
+    pub client_failures: u32,
+    /// The issuer URL (RFC 8414), without a trailing slash.
+    pub issuer: String,
 }
 
 impl Default for Settings {
@@ -39,6 +52,12 @@ impl Default for Settings {
             login_failures_per_user: 5,
             login_failures_per_ip: 50,
             login_window: Duration::minutes(15),
+            max_apps_per_user: 10,
+            access_token_ttl: Duration::hours(1),
+            refresh_token_ttl: Duration::days(30),
+            code_ttl: Duration::seconds(60),
+            client_failures: 10,
+            issuer: "http://127.0.0.1:8080".into(),
         }
     }
 }

@@ -47,10 +47,12 @@ pub enum SecretKind {
     RenewalKey,
     /// `kww_`: a webhook signing secret.
     WebhookSecret,
+    /// `kwo_`: an OAuth authorization code.
+    AuthCode,
 }
 
 impl SecretKind {
-    pub const ALL: [SecretKind; 7] = [
+    pub const ALL: [SecretKind; 8] = [
         SecretKind::ApiToken,
         SecretKind::Session,
         SecretKind::AccessToken,
@@ -58,6 +60,7 @@ impl SecretKind {
         SecretKind::ClientSecret,
         SecretKind::RenewalKey,
         SecretKind::WebhookSecret,
+        SecretKind::AuthCode,
     ];
 
     pub fn letter(self) -> char {
@@ -69,6 +72,7 @@ impl SecretKind {
             SecretKind::ClientSecret => 'c',
             SecretKind::RenewalKey => 'k',
             SecretKind::WebhookSecret => 'w',
+            SecretKind::AuthCode => 'o',
         }
     }
 
@@ -86,6 +90,7 @@ impl SecretKind {
             SecretKind::ClientSecret => "client_secret",
             SecretKind::RenewalKey => "renewal_key",
             SecretKind::WebhookSecret => "webhook_secret",
+            SecretKind::AuthCode => "authorization_code",
         }
     }
 }

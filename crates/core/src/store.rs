@@ -13,8 +13,9 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::model::{
-    ApiToken, NewApiToken, NewSession, NewTokenSecret, NewUser, SecretSlot, Session, TokenFilter,
-    TokenUpdate, TokenUsage, User, UserUpdate,
+    ApiToken, AuthCode, NewApiToken, NewAuthCode, NewOAuthApp, NewOAuthToken, NewSession,
+    NewTokenSecret, NewUser, OAuthApp, OAuthAppUpdate, OAuthToken, SecretSlot, Session,
+    TokenFilter, TokenUpdate, TokenUsage, User, UserUpdate,
 };
 use crate::secret::Digest;
 
@@ -124,6 +125,77 @@ pub trait TokenStore: Send + Sync {
     async fn purge_ended_grace(&self, now: OffsetDateTime) -> StoreResult<u64>;
 }
 
+/// What [`OAuthStore::insert_app`] did.
+#[derive(Debug)]
+pub enum InsertApp {
+    Inserted(Box<OAuthApp>),
+    /// The owner already holds `limit` apps.
+    LimitReached,
+}
+
+#[async_trait]
+pub trait OAuthStore: Send + Sync {
+    /// Inserts an app unless the owner already has `limit` apps (checked
+    /// atomically with the insert).
+    async fn insert_app(&self, app: &NewOAuthApp, limit: u32) -> StoreResult<InsertApp>;
+    async fn find_app(&self, client_id: Uuid) -> StoreResult<Option<OAuthApp>>;
+    /// A user's apps, oldest first.
+    async fn list_apps(&self, user_id: Uuid) -> StoreResult<Vec<OAuthApp>>;
+    async fn update_app(
+        &self,
+        client_id: Uuid,
+        update: &OAuthAppUpdate,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<OAuthApp>>;
+    /// Replaces the app's secret; the old one stops matching at once.
+    async fn rotate_app_secret(
+        &self,
+        client_id: Uuid,
+        digest: &Digest,
+        hint: &str,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<OAuthApp>>;
+    /// Deletes the app with every code and token issued to it. Returns
+    /// whether it existed.
+    async fn delete_app(&self, client_id: Uuid) -> StoreResult<bool>;
+
+    async fn insert_code(&self, code: &NewAuthCode) -> StoreResult<()>;
+    async fn find_code(&self, digest: &Digest) -> StoreResult<Option<AuthCode>>;
+    /// Marks the code used and inserts `tokens`, in one transaction, only if
+    /// the code was not used yet. Returns whether it was fresh (on `false`
+    /// nothing was inserted).
+    async fn redeem_code(
+        &self,
+        code_id: Uuid,
+        tokens: &[NewOAuthToken],
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+
+    async fn insert_oauth_tokens(&self, tokens: &[NewOAuthToken]) -> StoreResult<()>;
+    async fn find_oauth_token(&self, digest: &Digest) -> StoreResult<Option<OAuthToken>>;
+    /// Marks the refresh token used and inserts `tokens`, in one transaction,
+    /// only if it was neither used nor revoked. Returns whether it was fresh
+    /// (on `false` nothing was inserted).
+    async fn rotate_refresh_token(
+        &self,
+        refresh_id: Uuid,
+        tokens: &[NewOAuthToken],
+        now: OffsetDateTime,
+    ) -> StoreResult<bool>;
+    /// Revokes one token; returns whether it was live before.
+    async fn revoke_oauth_token(&self, id: Uuid, now: OffsetDateTime) -> StoreResult<bool>;
+    /// Revokes every token of a family; returns the ids revoked now.
+    async fn revoke_family(&self, family_id: Uuid, now: OffsetDateTime) -> StoreResult<Vec<Uuid>>;
+    /// Deletes codes with `expires_at <= code_cutoff` (used codes are kept a
+    /// while after expiry so a replay can still revoke what they issued) and
+    /// tokens with `expires_at <= token_cutoff`. Returns how many rows went.
+    async fn purge_oauth(
+        &self,
+        code_cutoff: OffsetDateTime,
+        token_cutoff: OffsetDateTime,
+    ) -> StoreResult<u64>;
+}
+
 /// Named leases: how several instances sharing one database agree that
 /// exactly one of them runs a periodic job (housekeeping now; renewal scans
 /// and e-mail sends later) in each period, and how a crashed instance's job
@@ -167,7 +239,7 @@ pub trait LeaseStore: Send + Sync {
 
 /// Everything Keyward keeps.
 #[async_trait]
-pub trait Store: UserStore + SessionStore + TokenStore + LeaseStore + 'static {
+pub trait Store: UserStore + SessionStore + TokenStore + OAuthStore + LeaseStore + 'static {
     /// Whether the database answers.
     async fn ping(&self) -> StoreResult<()>;
     /// A short name for logs and `/readyz`: `sqlite` or `postgres`.

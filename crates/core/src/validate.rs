@@ -52,6 +52,30 @@ pub fn http_url(field: &str, value: &str) -> Result<url::Url> {
     Ok(url)
 }
 
+/// A redirect URI as registered: absolute, `https`, or `http` only on a
+/// loopback host (native apps); no fragment, no credentials. The string is
+/// kept exactly as given, since redirect URIs are compared by exact string.
+pub fn redirect_uri(field: &str, value: &str) -> Result<String> {
+    let url = http_url(field, value)?;
+    if url.scheme() == "http" && !is_loopback(&url) {
+        return Err(Error::invalid(
+            field,
+            "must use https (http only on a loopback address)",
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// Whether a URL's host is a loopback address or `localhost`.
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
 /// A plausible e-mail address: one `@`, something on each side, no spaces.
 pub fn email(field: &str, value: &str) -> Result<String> {
     let value = value.trim();
@@ -90,6 +114,26 @@ mod tests {
         ] {
             assert!(http_url("u", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn redirect_uris_are_https_or_loopback_http() {
+        assert!(redirect_uri("r", "https://app.example/cb?x=1").is_ok());
+        assert!(redirect_uri("r", "http://127.0.0.1:8000/cb").is_ok());
+        assert!(redirect_uri("r", "http://[::1]/cb").is_ok());
+        assert!(redirect_uri("r", "http://localhost:3000/cb").is_ok());
+        for bad in [
+            "http://app.example/cb",
+            "https://app.example/cb#frag",
+            "app://cb",
+            "/cb",
+        ] {
+            assert!(redirect_uri("r", bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            redirect_uri("r", "https://A.example").unwrap(),
+            "https://A.example"
+        );
     }
 
     #[test]

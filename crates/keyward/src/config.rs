@@ -29,7 +29,11 @@ pub struct Config {
     /// Size of the database connection pool.
     pub database_max_connections: u32,
     /// The URL users reach Keyward at (links in e-mails, OAuth issuer).
+    /// Must be https unless it is a loopback address or
+    /// `allow_insecure_public_url` is set (TLS may end at a proxy).
     pub public_url: Option<String>,
+    /// Allow an http public_url on a non-loopback host (development only).
+    pub allow_insecure_public_url: bool,
     /// Extra scopes, comma-separated or a list.
     #[serde(deserialize_with = "list")]
     pub scopes: Vec<String>,
@@ -56,6 +60,13 @@ pub struct Config {
     pub app_id_header: String,
     pub app_token_header: String,
     pub max_tokens_per_user: u32,
+    /// OAuth apps a user may own.
+    pub max_apps_per_user: u32,
+    /// Lifetimes of OAuth access tokens, refresh tokens and authorization
+    /// codes, in seconds.
+    pub access_token_ttl_seconds: i64,
+    pub refresh_token_ttl_seconds: i64,
+    pub authorization_code_ttl_seconds: i64,
     pub default_grace_seconds: i64,
     pub max_grace_seconds: i64,
     pub aging_after_days: i64,
@@ -86,6 +97,7 @@ impl Default for Config {
             database_url: DEFAULT_DATABASE_URL.into(),
             database_max_connections: 8,
             public_url: None,
+            allow_insecure_public_url: false,
             scopes: Vec::new(),
             scope_descriptions: BTreeMap::new(),
             admin_only_scopes: Vec::new(),
@@ -98,6 +110,10 @@ impl Default for Config {
             app_id_header: "X-App-Id".into(),
             app_token_header: "X-App-Token".into(),
             max_tokens_per_user: s.max_tokens_per_user,
+            max_apps_per_user: s.max_apps_per_user,
+            access_token_ttl_seconds: s.access_token_ttl.whole_seconds(),
+            refresh_token_ttl_seconds: s.refresh_token_ttl.whole_seconds(),
+            authorization_code_ttl_seconds: s.code_ttl.whole_seconds(),
             default_grace_seconds: s.default_grace.whole_seconds(),
             max_grace_seconds: s.max_grace.whole_seconds(),
             aging_after_days: s.aging_after_days,
@@ -150,9 +166,7 @@ impl Config {
         {
             bail!("app_id_header and app_token_header must differ");
         }
-        if let Some(url) = &self.public_url {
-            url::Url::parse(url).with_context(|| format!("public_url: {url:?} is not a URL"))?;
-        }
+        self.issuer()?;
         if let Some(url) = &self.smtp_url {
             url::Url::parse(url).with_context(|| format!("smtp_url: {url:?} is not a URL"))?;
         }
@@ -210,6 +224,34 @@ impl Config {
             .map_err(|e| anyhow::anyhow!(e))
     }
 
+    /// The OAuth issuer: `public_url`, or the listen address over http.
+    pub fn issuer(&self) -> anyhow::Result<String> {
+        let Some(public) = &self.public_url else {
+            return Ok(format!("http://{}", self.listen));
+        };
+        let url = url::Url::parse(public)
+            .with_context(|| format!("public_url: {public:?} is not a URL"))?;
+        if url.query().is_some()
+            || url.fragment().is_some()
+            || !matches!(url.scheme(), "http" | "https")
+        {
+            bail!("public_url must be an http(s) URL without query or fragment");
+        }
+        let loopback = match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d == "localhost",
+            None => false,
+        };
+        if url.scheme() != "https" && !loopback && !self.allow_insecure_public_url {
+            bail!(
+                "public_url must use https (OAuth requires TLS; it may end at a proxy); \
+                 set allow_insecure_public_url = true only for development"
+            );
+        }
+        Ok(public.trim_end_matches('/').to_owned())
+    }
+
     pub fn cache_settings(&self) -> CacheSettings {
         let ttl = Duration::seconds(self.cache_ttl_seconds);
         CacheSettings {
@@ -256,6 +298,25 @@ impl Config {
                 "login_window_seconds",
                 self.login_window_seconds,
             )?),
+            max_apps_per_user: self.max_apps_per_user.max(1),
+            access_token_ttl: Duration::seconds(positive(
+                "access_token_ttl_seconds",
+                self.access_token_ttl_seconds,
+            )?),
+            refresh_token_ttl: Duration::seconds(positive(
+                "refresh_token_ttl_seconds",
+                self.refresh_token_ttl_seconds,
+            )?),
+            // RFC 6749 §4.1.2: at most 10 minutes.
+            code_ttl: Duration::seconds(
+                positive(
+                    "authorization_code_ttl_seconds",
+                    self.authorization_code_ttl_seconds,
+                )?
+                .min(600),
+            ),
+            client_failures: Settings::default().client_failures,
+            issuer: self.issuer()?,
         })
     }
 }
@@ -385,6 +446,28 @@ mod tests {
             );
             Ok(())
         });
+    }
+
+    #[test]
+    fn the_issuer_must_be_https_unless_loopback_or_allowed() {
+        let with = |url: &str, allow: bool| Config {
+            public_url: Some(url.into()),
+            allow_insecure_public_url: allow,
+            ..Config::default()
+        };
+        assert_eq!(
+            with("https://keys.example.com/", false).issuer().unwrap(),
+            "https://keys.example.com"
+        );
+        assert!(with("http://keys.example.com", false).validate().is_err());
+        assert!(with("http://keys.example.com", true).validate().is_ok());
+        assert!(with("http://127.0.0.1:8080", false).validate().is_ok());
+        assert!(
+            with("https://keys.example.com/?x=1", false)
+                .validate()
+                .is_err()
+        );
+        assert_eq!(Config::default().issuer().unwrap(), "http://127.0.0.1:8080");
     }
 
     #[test]

@@ -76,6 +76,7 @@ pub fn web_config(config: &Config) -> anyhow::Result<WebConfig> {
         app_token_header: HeaderName::try_from(config.app_token_header.as_str())
             .context("app_token_header")?,
         max_body_bytes: config.max_body_bytes,
+        issuer: config.issuer()?,
     })
 }
 

@@ -10,7 +10,9 @@ pub mod error;
 pub mod extract;
 mod layers;
 pub mod metrics;
+pub mod oauth;
 pub mod openapi;
+pub mod pages;
 pub mod state;
 
 use axum::Router;

@@ -7,7 +7,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{health, session, tokens, verify};
+use crate::api::{apps, health, session, tokens, verify};
+use crate::oauth::{authorize, introspect, metadata, token};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -20,6 +21,8 @@ use crate::state::AppState;
     tags(
         (name = "session", description = "Log in and out; who am I"),
         (name = "tokens", description = "Personal API tokens"),
+        (name = "apps", description = "OAuth 2.0 client apps"),
+        (name = "oauth", description = "The OAuth 2.0 authorization server"),
         (name = "verify", description = "Checking a credential, for the platform's resource servers"),
         (name = "health", description = "Liveness and readiness")
     )
@@ -38,6 +41,17 @@ impl Modify for SecuritySchemes {
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
                         "An API token (kwp_…), session token (kws_…) or OAuth access token",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "clientBasic",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "OAuth client id and secret (or client_id/client_secret in the form body)",
                     ))
                     .build(),
             ),
@@ -74,6 +88,15 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::revoke_previous))
         .routes(routes!(tokens::renew))
         .routes(routes!(tokens::deactivate))
+        .routes(routes!(apps::create, apps::list))
+        .routes(routes!(apps::get, apps::update, apps::delete))
+        .routes(routes!(apps::rotate))
+        .routes(routes!(token::token))
+        .routes(routes!(authorize::authorize, authorize::decide))
+        .routes(routes!(authorize::login))
+        .routes(routes!(introspect::introspect))
+        .routes(routes!(introspect::revoke))
+        .routes(routes!(metadata::metadata))
         .routes(routes!(verify::verify))
 }
 

@@ -14,6 +14,9 @@ pub struct WebConfig {
     pub app_token_header: HeaderName,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// The OAuth issuer: the URL users reach Keyward at, without a trailing
+    /// slash.
+    pub issuer: String,
 }
 
 impl Default for WebConfig {
@@ -22,6 +25,7 @@ impl Default for WebConfig {
             app_id_header: HeaderName::from_static("x-app-id"),
             app_token_header: HeaderName::from_static("x-app-token"),
             max_body_bytes: 64 * 1024,
+            issuer: "http://127.0.0.1:8080".into(),
         }
     }
 }
@@ -32,6 +36,9 @@ pub struct AppState {
     pub app_id_header: HeaderName,
     pub app_token_header: HeaderName,
     pub metrics: Metrics,
+    pub issuer: String,
+    /// Cookies get `Secure` when Keyward is reached over https.
+    pub secure_cookies: bool,
 }
 
 impl AppState {
@@ -41,6 +48,8 @@ impl AppState {
             app_id_header: config.app_id_header.clone(),
             app_token_header: config.app_token_header.clone(),
             metrics: Metrics::new(),
+            issuer: config.issuer.clone(),
+            secure_cookies: config.issuer.starts_with("https://"),
         }
     }
 }

@@ -1,10 +1,15 @@
 //! The domain's records: what a user, a session and an API token are, as the
 //! services see them and the store keeps them.
 
+pub mod oauth;
 pub mod session;
 pub mod token;
 pub mod user;
 
+pub use oauth::{
+    AuthCode, GrantType, NewAuthCode, NewOAuthApp, NewOAuthToken, OAuthApp, OAuthAppUpdate,
+    OAuthToken, OAuthTokenKind,
+};
 pub use session::{NewSession, Session};
 pub use token::{
     AgeStatus, ApiToken, NewApiToken, NewTokenSecret, PreviousSecret, RenewalPolicy, SecretSlot,

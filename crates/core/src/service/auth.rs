@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::Keyward;
 use super::cache::Loaded;
 use crate::error::{Error, Result};
-use crate::model::{SecretSlot, TokenState, User, UserStatus};
+use crate::model::{OAuthTokenKind, SecretSlot, TokenState, User, UserStatus};
 use crate::scope::{self, ScopeSet};
 use crate::secret::{Digest, PlainSecret, SecretKind};
 
@@ -56,8 +56,12 @@ pub struct Verified {
     pub principal: Principal,
     /// Applications the credential is restricted to; empty means any.
     pub applications: BTreeSet<String>,
+    /// The OAuth app an access token was issued to.
+    pub client_id: Option<Uuid>,
     /// When this secret stops working (the sooner of expiry and grace end).
     pub expires_at: Option<OffsetDateTime>,
+    /// When the credential was issued.
+    pub issued_at: Option<OffsetDateTime>,
 }
 
 /// Why a presented secret does not authenticate.
@@ -99,8 +103,11 @@ impl Keyward {
             Err(_) => return Err(Error::unauthenticated()),
         };
         if let Some(claimed) = claimed_id {
-            let matches = Uuid::parse_str(claimed.trim())
-                .is_ok_and(|id| id == verified.principal.credential.id);
+            // The id is the token's own id, or for an OAuth access token the
+            // client id of its app (iGUIDE: "token ID or OAuth client ID").
+            let matches = Uuid::parse_str(claimed.trim()).is_ok_and(|id| {
+                id == verified.principal.credential.id || Some(id) == verified.client_id
+            });
             if !matches {
                 return Err(Error::Unauthenticated(
                     "the app id does not match the app token".into(),
@@ -131,6 +138,7 @@ impl Keyward {
                 let loaded = match secret.kind() {
                     SecretKind::ApiToken => self.load_api_token(&digest, now).await?,
                     SecretKind::Session => self.load_session(&digest, now).await?,
+                    SecretKind::AccessToken => self.load_access_token(&digest, now).await?,
                     _ => Loaded::rejected(Rejection::NotFound),
                 };
                 cache.put(digest, epoch, now, loaded).answer.clone()
@@ -154,6 +162,7 @@ impl Keyward {
             answer: Err(rejection),
             credential_id: Some(token.id),
             user_id: Some(token.user_id),
+            client_id: None,
             valid_until: None,
         };
         if token.state == TokenState::Deactivated {
@@ -181,6 +190,7 @@ impl Keyward {
         Ok(Loaded {
             credential_id: Some(token.id),
             user_id: Some(owner.id),
+            client_id: None,
             valid_until: expires_at,
             answer: Ok(Verified {
                 principal: Principal {
@@ -192,7 +202,55 @@ impl Keyward {
                     scopes,
                 },
                 applications: token.applications,
+                client_id: None,
                 expires_at,
+                issued_at: Some(token.created_at),
+            }),
+        })
+    }
+
+    async fn load_access_token(&self, digest: &Digest, now: OffsetDateTime) -> Result<Loaded> {
+        let token = match self.inner.store.find_oauth_token(digest).await? {
+            Some(token) if token.kind == OAuthTokenKind::Access => token,
+            _ => return Ok(Loaded::rejected(Rejection::NotFound)),
+        };
+        let about = |rejection| Loaded {
+            answer: Err(rejection),
+            credential_id: Some(token.id),
+            user_id: Some(token.user_id),
+            client_id: Some(token.client_id),
+            valid_until: None,
+        };
+        if token.revoked_at.is_some() {
+            return Ok(about(Rejection::Revoked));
+        }
+        if token.expires_at <= now {
+            return Ok(about(Rejection::Expired));
+        }
+        let owner = match self.active_owner(token.user_id).await? {
+            Ok(owner) => owner,
+            Err(rejection) => return Ok(about(rejection)),
+        };
+        let allowed = self.allowed_scopes(&owner);
+        let scopes = token.scopes.intersection(&allowed).cloned().collect();
+        Ok(Loaded {
+            credential_id: Some(token.id),
+            user_id: Some(owner.id),
+            client_id: Some(token.client_id),
+            valid_until: Some(token.expires_at),
+            answer: Ok(Verified {
+                principal: Principal {
+                    user: owner,
+                    credential: CredentialRef {
+                        kind: SecretKind::AccessToken,
+                        id: token.id,
+                    },
+                    scopes,
+                },
+                applications: BTreeSet::new(),
+                client_id: Some(token.client_id),
+                expires_at: Some(token.expires_at),
+                issued_at: Some(token.created_at),
             }),
         })
     }
@@ -205,6 +263,7 @@ impl Keyward {
             answer: Err(rejection),
             credential_id: Some(session.id),
             user_id: Some(session.user_id),
+            client_id: None,
             valid_until: None,
         };
         let idle = self.inner.settings.session_idle;
@@ -225,6 +284,7 @@ impl Keyward {
         Ok(Loaded {
             credential_id: Some(session.id),
             user_id: Some(owner.id),
+            client_id: None,
             valid_until: Some(ends_at),
             answer: Ok(Verified {
                 principal: Principal {
@@ -236,7 +296,9 @@ impl Keyward {
                     scopes,
                 },
                 applications: BTreeSet::new(),
+                client_id: None,
                 expires_at: Some(ends_at),
+                issued_at: Some(session.created_at),
             }),
         })
     }

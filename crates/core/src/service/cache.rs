@@ -30,16 +30,20 @@ pub enum Invalidation {
     Credential(Uuid),
     /// Every credential of one user.
     User(Uuid),
+    /// Every token issued to one OAuth app.
+    Client(Uuid),
     /// Everything (e.g. after missing notifications).
     All,
 }
 
 impl Invalidation {
-    /// The wire form used between instances: `c:<uuid>`, `u:<uuid>` or `*`.
+    /// The wire form used between instances: `c:<uuid>`, `u:<uuid>`,
+    /// `a:<uuid>` or `*`.
     pub fn encode(&self) -> String {
         match self {
             Invalidation::Credential(id) => format!("c:{id}"),
             Invalidation::User(id) => format!("u:{id}"),
+            Invalidation::Client(id) => format!("a:{id}"),
             Invalidation::All => "*".to_owned(),
         }
     }
@@ -51,6 +55,7 @@ impl Invalidation {
         match text.split_once(':') {
             Some(("c", rest)) => parse(rest).map_or(Invalidation::All, Invalidation::Credential),
             Some(("u", rest)) => parse(rest).map_or(Invalidation::All, Invalidation::User),
+            Some(("a", rest)) => parse(rest).map_or(Invalidation::All, Invalidation::Client),
             _ => Invalidation::All,
         }
     }
@@ -82,6 +87,8 @@ pub struct Loaded {
     /// invalidation.
     pub credential_id: Option<Uuid>,
     pub user_id: Option<Uuid>,
+    /// The OAuth app an access token was issued to.
+    pub client_id: Option<Uuid>,
     /// When the credential itself stops being good, if ever.
     pub valid_until: Option<OffsetDateTime>,
 }
@@ -93,6 +100,7 @@ impl Loaded {
             answer: Err(rejection),
             credential_id: None,
             user_id: None,
+            client_id: None,
             valid_until: None,
         }
     }
@@ -104,6 +112,7 @@ pub struct Cached {
     pub answer: Result<Verified, Rejection>,
     pub credential_id: Option<Uuid>,
     pub user_id: Option<Uuid>,
+    pub client_id: Option<Uuid>,
     /// The answer may be used while `now < fresh_until`.
     pub fresh_until: OffsetDateTime,
 }
@@ -195,6 +204,7 @@ impl CredentialCache {
             answer: loaded.answer,
             credential_id: loaded.credential_id,
             user_id: loaded.user_id,
+            client_id: loaded.client_id,
             fresh_until,
         });
         if let Some(entries) = &self.entries
@@ -216,6 +226,7 @@ impl CredentialCache {
             // secret cannot become found, so they need not go.
             Invalidation::Credential(id) => entries.retain(|_, c| c.credential_id != Some(id)),
             Invalidation::User(id) => entries.retain(|_, c| c.user_id != Some(id)),
+            Invalidation::Client(id) => entries.retain(|_, c| c.client_id != Some(id)),
         }
     }
 

@@ -1,8 +1,10 @@
 //! The use cases. [`Keyward`] holds the ports and the policy; each submodule
 //! adds the methods for one resource.
 
+mod apps;
 mod auth;
 mod cache;
+pub mod oauth;
 mod sessions;
 mod throttle;
 mod tokens;
@@ -12,6 +14,7 @@ mod verify;
 
 use std::sync::Arc;
 
+pub use apps::{CreateApp, IssuedApp, UpdateApp};
 pub use auth::{CredentialRef, Principal, Rejection, Verified};
 pub use cache::{CacheSettings, CredentialCache, Invalidation, InvalidationBus, LocalOnly};
 pub use sessions::LoginOutcome;
@@ -50,6 +53,7 @@ struct Inner {
     bus: Arc<dyn InvalidationBus>,
     user_failures: FailureThrottle,
     ip_failures: FailureThrottle,
+    client_failures: FailureThrottle,
 }
 
 /// The ports and policy [`Keyward`] is built from.
@@ -88,6 +92,10 @@ impl Keyward {
                 ),
                 ip_failures: FailureThrottle::new(
                     settings.login_failures_per_ip,
+                    settings.login_window,
+                ),
+                client_failures: FailureThrottle::new(
+                    settings.client_failures,
                     settings.login_window,
                 ),
                 usage: UsageRecorder::default(),
@@ -157,6 +165,13 @@ impl Keyward {
             .store
             .delete_ended_sessions(now - self.inner.settings.session_idle, now)
             .await?;
-        Ok(secrets + sessions)
+        // Used codes are kept a day past their expiry, so that a late replay
+        // still revokes what they issued.
+        let oauth = self
+            .inner
+            .store
+            .purge_oauth(now - time::Duration::days(1), now)
+            .await?;
+        Ok(secrets + sessions + oauth)
     }
 }

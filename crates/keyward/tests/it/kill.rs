@@ -65,12 +65,14 @@ async fn killing_an_instance_mid_way_leaves_no_half_done_change() {
     }
 
     // Rotations and creations in flight on A...
+    let (first_done, mut first) = tokio::sync::mpsc::channel::<()>(ROUNDS);
     let mut work = tokio::task::JoinSet::new();
     for round in 0..ROUNDS {
         let client = client.clone();
         let manager = manager.clone();
         let base = base.clone();
         let id = ids[round % ids.len()].clone();
+        let first_done = first_done.clone();
         work.spawn(async move {
             let request = if round % 5 == 4 {
                 client
@@ -83,11 +85,16 @@ async fn killing_an_instance_mid_way_leaves_no_half_done_change() {
             if !response.status().is_success() {
                 return None;
             }
-            response.json::<Value>().await.ok()
+            let body = response.json::<Value>().await.ok()?;
+            let _ = first_done.try_send(());
+            Some(body)
         });
     }
-    // ...and A dies in the middle of them.
-    tokio::time::sleep(StdDuration::from_millis(150)).await;
+    // ...and A dies as soon as it has confirmed its first change, with the
+    // rest still in flight.
+    tokio::time::timeout(StdDuration::from_secs(30), first.recv())
+        .await
+        .expect("A confirmed something");
     a.kill().unwrap();
     a.wait().unwrap();
     let mut confirmed = Vec::new();

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`, plus health endpoints. One file per resource.
 
+pub mod apps;
 pub mod health;
 pub mod session;
 pub mod timefmt;

@@ -6,5 +6,5 @@ mod json;
 mod path;
 
 pub use caller::{Caller, ClientIp};
-pub use json::{ApiJson, OptionalJson};
+pub use json::{ApiJson, OptionalJson, parse as parse_json};
 pub use path::IdPath;

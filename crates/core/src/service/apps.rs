@@ -1,0 +1,261 @@
+//! OAuth-app use cases (iGUIDE's "OAuth apps"): create (the secret shown
+//! once), list, get, update (anything but the secret), rotate the secret (the
+//! old one fails at once) and delete (every code and token issued to the app
+//! dies with it).
+
+use std::collections::BTreeSet;
+
+use uuid::Uuid;
+
+use super::{Invalidation, Keyward, Principal};
+use crate::error::{Error, Result};
+use crate::model::{GrantType, NewOAuthApp, OAuthApp, OAuthAppUpdate};
+use crate::random;
+use crate::scope::{self, ScopeSet};
+use crate::secret::{PlainSecret, SecretKind};
+use crate::store::InsertApp;
+use crate::validate;
+
+pub const MAX_CLIENT_NAME_LEN: usize = 100;
+pub const MAX_REDIRECT_URIS: usize = 10;
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateApp {
+    pub client_name: String,
+    pub description: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub logo_uri: Option<String>,
+    pub scope: Vec<String>,
+    pub grant_types: Option<Vec<String>>,
+}
+
+/// A PATCH: `None` leaves a field alone; `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct UpdateApp {
+    pub client_name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub logo_uri: Option<Option<String>>,
+    pub scope: Option<Vec<String>>,
+    pub grant_types: Option<Vec<String>>,
+}
+
+/// An app with its secret, shown this once.
+#[derive(Debug)]
+pub struct IssuedApp {
+    pub app: OAuthApp,
+    pub secret: PlainSecret,
+}
+
+impl Keyward {
+    fn parse_redirect_uris(&self, uris: &[String]) -> Result<Vec<String>> {
+        if uris.is_empty() {
+            return Err(Error::invalid(
+                "redirectUris",
+                "must name at least one redirect URI",
+            ));
+        }
+        if uris.len() > MAX_REDIRECT_URIS {
+            return Err(Error::invalid(
+                "redirectUris",
+                format!("at most {MAX_REDIRECT_URIS} redirect URIs"),
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        let mut parsed = Vec::with_capacity(uris.len());
+        for (i, uri) in uris.iter().enumerate() {
+            let uri = validate::redirect_uri(&format!("redirectUris[{i}]"), uri)?;
+            if seen.insert(uri.clone()) {
+                parsed.push(uri);
+            }
+        }
+        Ok(parsed)
+    }
+
+    fn parse_app_scopes(&self, caller: &Principal, requested: &[String]) -> Result<ScopeSet> {
+        let scopes = self.inner.policy.parse_scopes("scope", requested)?;
+        if let Some(extra) = scopes.difference(&caller.scopes).next() {
+            return Err(Error::invalid(
+                "scope",
+                format!("scope {extra:?} exceeds the caller's own permissions"),
+            ));
+        }
+        Ok(scopes)
+    }
+
+    fn parse_logo_uri(logo: &str) -> Result<String> {
+        validate::http_url("logoUri", logo).map(|_| logo.to_owned())
+    }
+
+    fn new_client_secret(&self) -> (PlainSecret, crate::secret::Digest) {
+        let secret = PlainSecret::generate(SecretKind::ClientSecret, self.inner.random.as_ref());
+        let digest = self.inner.hasher.digest(&secret);
+        (secret, digest)
+    }
+
+    /// The caller's app `client_id`; `not_found` for anyone else's.
+    async fn owned_app(&self, caller: &Principal, client_id: Uuid) -> Result<OAuthApp> {
+        caller.require(scope::CREDENTIALS_MANAGE)?;
+        match self.inner.store.find_app(client_id).await? {
+            Some(app) if app.user_id == caller.user.id => Ok(app),
+            _ => Err(Error::NotFound("app not found".into())),
+        }
+    }
+
+    pub async fn create_app(&self, caller: &Principal, input: CreateApp) -> Result<IssuedApp> {
+        caller.require(scope::CREDENTIALS_MANAGE)?;
+        let client_name =
+            validate::required_text("clientName", &input.client_name, MAX_CLIENT_NAME_LEN)?;
+        let description = input
+            .description
+            .map(|d| validate::optional_text("description", &d, super::tokens::MAX_DESCRIPTION_LEN))
+            .transpose()?
+            .filter(|d| !d.is_empty());
+        let redirect_uris = self.parse_redirect_uris(&input.redirect_uris)?;
+        let logo_uri = input
+            .logo_uri
+            .as_deref()
+            .map(Self::parse_logo_uri)
+            .transpose()?;
+        let scopes = self.parse_app_scopes(caller, &input.scope)?;
+        let grant_types = match input.grant_types {
+            Some(g) => parse_grant_types(&g)?,
+            None => GrantType::ALL.into_iter().collect(),
+        };
+        let (secret, digest) = self.new_client_secret();
+        let app = NewOAuthApp {
+            client_id: random::uuid(self.inner.random.as_ref()),
+            user_id: caller.user.id,
+            client_name,
+            description,
+            redirect_uris,
+            logo_uri,
+            scopes,
+            grant_types,
+            secret_hint: secret.hint(),
+            secret_digest: digest,
+            now: self.inner.clock.now(),
+        };
+        match self
+            .inner
+            .store
+            .insert_app(&app, self.inner.settings.max_apps_per_user)
+            .await?
+        {
+            InsertApp::Inserted(app) => Ok(IssuedApp { app: *app, secret }),
+            InsertApp::LimitReached => Err(Error::ResourceExhausted {
+                message: "Maximum number of OAuth apps reached".into(),
+                retry_after: None,
+            }),
+        }
+    }
+
+    pub async fn list_apps(&self, caller: &Principal) -> Result<Vec<OAuthApp>> {
+        caller.require(scope::CREDENTIALS_MANAGE)?;
+        Ok(self.inner.store.list_apps(caller.user.id).await?)
+    }
+
+    pub async fn get_app(&self, caller: &Principal, client_id: Uuid) -> Result<OAuthApp> {
+        self.owned_app(caller, client_id).await
+    }
+
+    pub async fn update_app(
+        &self,
+        caller: &Principal,
+        client_id: Uuid,
+        input: UpdateApp,
+    ) -> Result<OAuthApp> {
+        let app = self.owned_app(caller, client_id).await?;
+        let update = OAuthAppUpdate {
+            client_name: input
+                .client_name
+                .map(|n| validate::required_text("clientName", &n, MAX_CLIENT_NAME_LEN))
+                .transpose()?,
+            description: input
+                .description
+                .map(|d| {
+                    d.map(|d| {
+                        validate::optional_text(
+                            "description",
+                            &d,
+                            super::tokens::MAX_DESCRIPTION_LEN,
+                        )
+                    })
+                    .transpose()
+                    .map(|d| d.filter(|d| !d.is_empty()))
+                })
+                .transpose()?,
+            redirect_uris: input
+                .redirect_uris
+                .map(|u| self.parse_redirect_uris(&u))
+                .transpose()?,
+            logo_uri: input
+                .logo_uri
+                .map(|l| l.as_deref().map(Self::parse_logo_uri).transpose())
+                .transpose()?,
+            scopes: input
+                .scope
+                .map(|s| self.parse_app_scopes(caller, &s))
+                .transpose()?,
+            grant_types: input
+                .grant_types
+                .map(|g| parse_grant_types(&g))
+                .transpose()?,
+        };
+        if update.is_empty() {
+            return Ok(app);
+        }
+        self.inner
+            .store
+            .update_app(client_id, &update, self.inner.clock.now())
+            .await?
+            .ok_or_else(|| Error::NotFound("app not found".into()))
+    }
+
+    /// A new client secret; the old one fails at once (no grace).
+    pub async fn rotate_app_secret(
+        &self,
+        caller: &Principal,
+        client_id: Uuid,
+    ) -> Result<IssuedApp> {
+        self.owned_app(caller, client_id).await?;
+        let (secret, digest) = self.new_client_secret();
+        let app = self
+            .inner
+            .store
+            .rotate_app_secret(client_id, &digest, &secret.hint(), self.inner.clock.now())
+            .await?
+            .ok_or_else(|| Error::NotFound("app not found".into()))?;
+        Ok(IssuedApp { app, secret })
+    }
+
+    /// Deletes the app; every token issued to it stops working at once.
+    pub async fn delete_app(&self, caller: &Principal, client_id: Uuid) -> Result<()> {
+        self.owned_app(caller, client_id).await?;
+        if !self.inner.store.delete_app(client_id).await? {
+            return Err(Error::NotFound("app not found".into()));
+        }
+        self.invalidate(Invalidation::Client(client_id)).await;
+        Ok(())
+    }
+}
+
+fn parse_grant_types(requested: &[String]) -> Result<BTreeSet<GrantType>> {
+    if requested.is_empty() {
+        return Err(Error::invalid(
+            "grantTypes",
+            "must name at least one grant type",
+        ));
+    }
+    requested
+        .iter()
+        .map(|g| {
+            GrantType::parse(g).ok_or_else(|| {
+                Error::invalid(
+                    "grantTypes",
+                    format!("unknown grant type {g:?}; use authorization_code, refresh_token or client_credentials"),
+                )
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,66 @@
+//! Client authentication (RFC 6749 §2.3): a confidential client presents its
+//! id and secret (HTTP Basic or body: the web layer has already refused both
+//! at once, and any in the query). Failures are counted per client id and
+//! throttled, since client secrets are passwords to an attacker.
+
+use uuid::Uuid;
+
+use super::{OAuthError, OAuthErrorCode};
+use crate::model::OAuthApp;
+use crate::secret::{PlainSecret, SecretKind};
+use crate::service::Keyward;
+
+impl Keyward {
+    /// The app whose id and secret these are.
+    pub async fn authenticate_client(
+        &self,
+        client_id: &str,
+        secret: &str,
+    ) -> Result<OAuthApp, OAuthError> {
+        let now = self.inner.clock.now();
+        let key = format!("client:{}", client_id.trim());
+        if let Err(wait) = self.inner.client_failures.check(&key, now) {
+            let mut err = OAuthError::new(
+                OAuthErrorCode::InvalidClient,
+                "too many failed client authentications; try again later",
+            );
+            err.throttled = Some(std::time::Duration::from_secs(
+                wait.whole_seconds().max(1).unsigned_abs(),
+            ));
+            return Err(err);
+        }
+        let app = match (
+            Uuid::parse_str(client_id.trim()),
+            PlainSecret::parse(secret),
+        ) {
+            (Ok(id), Some(secret)) if secret.kind() == SecretKind::ClientSecret => {
+                let digest = self.inner.hasher.digest(&secret);
+                self.inner
+                    .store
+                    .find_app(id)
+                    .await?
+                    .filter(|app| app.secret_digest.ct_eq(&digest))
+            }
+            _ => None,
+        };
+        let owner_active = match &app {
+            Some(app) => self
+                .inner
+                .store
+                .find_user(app.user_id)
+                .await?
+                .is_some_and(|u| u.status == crate::model::UserStatus::Active),
+            None => false,
+        };
+        match app {
+            Some(app) if owner_active => {
+                self.inner.client_failures.reset(&key);
+                Ok(app)
+            }
+            _ => {
+                self.inner.client_failures.record_failure(&key, now);
+                Err(OAuthError::invalid_client())
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Introspection (RFC 7662) and revocation (RFC 7009) for every kind of
+//! Keyward secret: API tokens, sessions, OAuth access and refresh tokens.
+//!
+//! Callers are an authenticated OAuth client, which sees and revokes only
+//! tokens issued to itself, or a bearer credential: with `tokens.verify` it
+//! may introspect anything (it is a resource server), and it may revoke what
+//! its own user owns (everything, with `admin.users`).
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{OAuthError, OAuthErrorCode, scope_param};
+use crate::model::{OAuthApp, OAuthTokenKind};
+use crate::scope;
+use crate::secret::{PlainSecret, SecretKind};
+use crate::service::{Invalidation, Keyward, Principal};
+
+/// Who is asking.
+#[derive(Debug)]
+pub enum Caller<'a> {
+    Client(&'a OAuthApp),
+    Bearer(&'a Principal),
+}
+
+/// An active token's description (RFC 7662 §2.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Introspection {
+    pub scope: String,
+    pub client_id: Option<Uuid>,
+    pub token_type: &'static str,
+    pub exp: Option<OffsetDateTime>,
+    pub iat: Option<OffsetDateTime>,
+    pub sub: Uuid,
+    pub username: String,
+    pub iss: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    /// Revoked, or nothing to revoke (unknown or already invalid).
+    Done,
+    /// The token exists but is not the caller's to revoke.
+    NotAllowed,
+}
+
+impl Keyward {
+    /// `None` means `{"active": false}` and nothing else.
+    pub async fn introspect(
+        &self,
+        caller: Caller<'_>,
+        presented: &str,
+    ) -> Result<Option<Introspection>, OAuthError> {
+        if let Caller::Bearer(p) = caller
+            && !p.has_scope(scope::TOKENS_VERIFY)
+        {
+            return Err(OAuthError::invalid_client());
+        }
+        let Some(secret) = PlainSecret::parse(presented.trim()) else {
+            return Ok(None);
+        };
+        let now = self.inner.clock.now();
+        let found = if secret.kind() == SecretKind::RefreshToken {
+            let Some(token) = self
+                .find_oauth_secret(presented, SecretKind::RefreshToken)
+                .await?
+            else {
+                return Ok(None);
+            };
+            if token.kind != OAuthTokenKind::Refresh || !token.is_live(now) {
+                return Ok(None);
+            }
+            let Some(user) = self.inner.store.find_user(token.user_id).await? else {
+                return Ok(None);
+            };
+            let allowed = self.allowed_scopes(&user);
+            if allowed.is_empty() {
+                return Ok(None);
+            }
+            Introspection {
+                scope: scope_param(&token.scopes.intersection(&allowed).cloned().collect()),
+                client_id: Some(token.client_id),
+                token_type: "refresh_token",
+                exp: Some(token.expires_at),
+                iat: Some(token.created_at),
+                sub: user.id,
+                username: user.username,
+                iss: self.inner.settings.issuer.clone(),
+            }
+        } else {
+            let Ok(verified) = self.check_secret(presented, None).await? else {
+                return Ok(None);
+            };
+            let p = verified.principal;
+            Introspection {
+                scope: scope_param(&p.scopes),
+                client_id: verified.client_id,
+                token_type: p.credential.kind.as_str(),
+                exp: verified.expires_at,
+                iat: verified.issued_at,
+                sub: p.user.id,
+                username: p.user.username,
+                iss: self.inner.settings.issuer.clone(),
+            }
+        };
+        match caller {
+            Caller::Client(app) if found.client_id != Some(app.client_id) => Ok(None),
+            _ => Ok(Some(found)),
+        }
+    }
+
+    /// Revokes a presented secret if the caller may.
+    pub async fn revoke(
+        &self,
+        caller: Caller<'_>,
+        presented: &str,
+    ) -> Result<RevokeOutcome, OAuthError> {
+        let Some(secret) = PlainSecret::parse(presented.trim()) else {
+            return Ok(RevokeOutcome::Done);
+        };
+        let now = self.inner.clock.now();
+        let digest = self.inner.hasher.digest(&secret);
+        let may = |owner: Uuid, client: Option<Uuid>| match caller {
+            Caller::Client(app) => client == Some(app.client_id),
+            Caller::Bearer(p) => p.user.id == owner || p.is_admin(),
+        };
+        match secret.kind() {
+            SecretKind::AccessToken | SecretKind::RefreshToken => {
+                let Some(token) = self.inner.store.find_oauth_token(&digest).await? else {
+                    return Ok(RevokeOutcome::Done);
+                };
+                if !may(token.user_id, Some(token.client_id)) {
+                    return Ok(RevokeOutcome::NotAllowed);
+                }
+                match (token.kind, token.family_id) {
+                    // Revoking a refresh token ends its whole grant (§2.1).
+                    (OAuthTokenKind::Refresh, Some(family)) => {
+                        self.revoke_family(family, now).await?
+                    }
+                    _ => {
+                        self.inner.store.revoke_oauth_token(token.id, now).await?;
+                        self.invalidate(Invalidation::Credential(token.id)).await;
+                    }
+                }
+            }
+            SecretKind::ApiToken => {
+                let Some((token, _)) = self.inner.store.find_token_by_secret(&digest).await? else {
+                    return Ok(RevokeOutcome::Done);
+                };
+                if !may(token.user_id, None) {
+                    return Ok(RevokeOutcome::NotAllowed);
+                }
+                self.inner.store.deactivate_token(token.id, now).await?;
+                self.invalidate(Invalidation::Credential(token.id)).await;
+            }
+            SecretKind::Session => {
+                let Some(session) = self.inner.store.find_session(&digest).await? else {
+                    return Ok(RevokeOutcome::Done);
+                };
+                if !may(session.user_id, None) {
+                    return Ok(RevokeOutcome::NotAllowed);
+                }
+                self.inner.store.delete_session(session.id).await?;
+                self.invalidate(Invalidation::Credential(session.id)).await;
+            }
+            SecretKind::ClientSecret
+            | SecretKind::RenewalKey
+            | SecretKind::WebhookSecret
+            | SecretKind::AuthCode => {
+                return Err(OAuthError::new(
+                    OAuthErrorCode::UnsupportedTokenType,
+                    "only access, refresh and API tokens and sessions can be revoked here",
+                ));
+            }
+        }
+        Ok(RevokeOutcome::Done)
+    }
+}

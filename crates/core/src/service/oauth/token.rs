@@ -1,0 +1,332 @@
+//! The token endpoint's grants: `client_credentials` (§4.4),
+//! `authorization_code` with PKCE S256 (§4.1, RFC 7636) and `refresh_token`
+//! (§6) with rotation on every use. A replayed code or used refresh token
+//! revokes every token of its family (RFC 9700 §4.14, RFC 6749 §4.1.2).
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{OAuthError, OAuthErrorCode, parse_scope_param, pkce, scope_param};
+use crate::model::{
+    AuthCode, GrantType, NewOAuthToken, OAuthApp, OAuthToken, OAuthTokenKind, UserStatus,
+};
+use crate::random;
+use crate::scope::ScopeSet;
+use crate::secret::{PlainSecret, SecretKind};
+use crate::service::{Invalidation, Keyward};
+
+/// The grant-specific parameters of a token request (client authentication
+/// is done before).
+#[derive(Debug, Default, Clone)]
+pub struct TokenRequest {
+    pub grant_type: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub refresh_token: Option<String>,
+    pub scope: Option<String>,
+}
+
+/// A successful token response (§5.1).
+#[derive(Debug)]
+pub struct TokenResponse {
+    pub access_token: PlainSecret,
+    pub expires_in: i64,
+    pub scope: String,
+    pub refresh_token: Option<PlainSecret>,
+}
+
+/// The tokens of one issuance, ready to store.
+struct Issue {
+    rows: Vec<NewOAuthToken>,
+    response: TokenResponse,
+}
+
+impl Keyward {
+    /// Runs a token request for an authenticated client.
+    pub async fn token(
+        &self,
+        app: &OAuthApp,
+        request: TokenRequest,
+    ) -> Result<TokenResponse, OAuthError> {
+        let grant = request
+            .grant_type
+            .as_deref()
+            .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
+        let grant = GrantType::parse(grant).ok_or_else(|| {
+            OAuthError::new(
+                OAuthErrorCode::UnsupportedGrantType,
+                "supported grant types: authorization_code, refresh_token, client_credentials",
+            )
+        })?;
+        if !app.grant_types.contains(&grant) {
+            return Err(OAuthError::new(
+                OAuthErrorCode::UnauthorizedClient,
+                "this client may not use this grant type",
+            ));
+        }
+        match grant {
+            GrantType::ClientCredentials => self.grant_client_credentials(app, request).await,
+            GrantType::AuthorizationCode => self.grant_authorization_code(app, request).await,
+            GrantType::RefreshToken => self.grant_refresh_token(app, request).await,
+        }
+    }
+
+    async fn grant_client_credentials(
+        &self,
+        app: &OAuthApp,
+        request: TokenRequest,
+    ) -> Result<TokenResponse, OAuthError> {
+        let scopes = match request.scope.as_deref() {
+            None => app.scopes.clone(),
+            Some(requested) => {
+                let requested = parse_scope_param(requested);
+                if requested.is_empty() || !requested.is_subset(&app.scopes) {
+                    return Err(OAuthError::invalid_scope(
+                        "the requested scope is not within the client's scope",
+                    ));
+                }
+                requested
+            }
+        };
+        let now = self.inner.clock.now();
+        // No refresh token for client_credentials (§4.4.3).
+        let issue = self.issue(app, app.user_id, scopes, None, false, now);
+        self.inner.store.insert_oauth_tokens(&issue.rows).await?;
+        Ok(issue.response)
+    }
+
+    async fn grant_authorization_code(
+        &self,
+        app: &OAuthApp,
+        request: TokenRequest,
+    ) -> Result<TokenResponse, OAuthError> {
+        let code = request
+            .code
+            .as_deref()
+            .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+        let now = self.inner.clock.now();
+        let Some(found) = self.find_code(code).await? else {
+            return Err(OAuthError::invalid_grant("the code is invalid"));
+        };
+        if found.client_id != app.client_id {
+            return Err(OAuthError::invalid_grant(
+                "the code was issued to another client",
+            ));
+        }
+        if found.used_at.is_some() {
+            self.revoke_family(found.family_id, now).await?;
+            return Err(OAuthError::invalid_grant("the code was already used"));
+        }
+        if found.expires_at <= now {
+            return Err(OAuthError::invalid_grant("the code has expired"));
+        }
+        if found.redirect_uri.is_some() && request.redirect_uri != found.redirect_uri {
+            return Err(OAuthError::invalid_grant(
+                "redirect_uri must repeat the one of the authorization request",
+            ));
+        }
+        let Some(verifier) = request.code_verifier.as_deref() else {
+            return Err(OAuthError::invalid_grant("code_verifier is required"));
+        };
+        if !pkce::verifies(verifier, &found.code_challenge) {
+            return Err(OAuthError::invalid_grant(
+                "the code_verifier does not match",
+            ));
+        }
+        self.require_active_user(found.user_id).await?;
+        let refresh = app.grant_types.contains(&GrantType::RefreshToken);
+        let issue = self.issue(
+            app,
+            found.user_id,
+            found.scopes.clone(),
+            Some(found.family_id),
+            refresh,
+            now,
+        );
+        if !self
+            .inner
+            .store
+            .redeem_code(found.id, &issue.rows, now)
+            .await?
+        {
+            // Redeemed meanwhile by a concurrent request: a replay.
+            self.revoke_family(found.family_id, now).await?;
+            return Err(OAuthError::invalid_grant("the code was already used"));
+        }
+        Ok(issue.response)
+    }
+
+    async fn grant_refresh_token(
+        &self,
+        app: &OAuthApp,
+        request: TokenRequest,
+    ) -> Result<TokenResponse, OAuthError> {
+        let presented = request
+            .refresh_token
+            .as_deref()
+            .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+        let now = self.inner.clock.now();
+        let token = match self
+            .find_oauth_secret(presented, SecretKind::RefreshToken)
+            .await?
+        {
+            Some(t) if t.kind == OAuthTokenKind::Refresh => t,
+            _ => return Err(OAuthError::invalid_grant("the refresh token is invalid")),
+        };
+        if token.client_id != app.client_id {
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was issued to another client",
+            ));
+        }
+        if token.used_at.is_some() {
+            // Reuse of a rotated refresh token: the family is compromised.
+            if let Some(family) = token.family_id {
+                self.revoke_family(family, now).await?;
+            }
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was already used",
+            ));
+        }
+        if token.revoked_at.is_some() || token.expires_at <= now {
+            return Err(OAuthError::invalid_grant(
+                "the refresh token is no longer valid",
+            ));
+        }
+        let scopes = match request.scope.as_deref() {
+            None => token.scopes.clone(),
+            Some(requested) => {
+                let requested = parse_scope_param(requested);
+                if requested.is_empty() || !requested.is_subset(&token.scopes) {
+                    return Err(OAuthError::invalid_scope(
+                        "the requested scope was not granted",
+                    ));
+                }
+                requested
+            }
+        };
+        self.require_active_user(token.user_id).await?;
+        let mut issue = self.issue(app, token.user_id, scopes, token.family_id, true, now);
+        // The new refresh token keeps the originally granted scope.
+        if let Some(refresh) = issue
+            .rows
+            .iter_mut()
+            .find(|r| r.token.kind == OAuthTokenKind::Refresh)
+        {
+            refresh.token.scopes = token.scopes.clone();
+        }
+        if !self
+            .inner
+            .store
+            .rotate_refresh_token(token.id, &issue.rows, now)
+            .await?
+        {
+            if let Some(family) = token.family_id {
+                self.revoke_family(family, now).await?;
+            }
+            return Err(OAuthError::invalid_grant(
+                "the refresh token was already used",
+            ));
+        }
+        Ok(issue.response)
+    }
+
+    /// New access (and refresh) tokens, not yet stored.
+    fn issue(
+        &self,
+        app: &OAuthApp,
+        user_id: Uuid,
+        scopes: ScopeSet,
+        family_id: Option<Uuid>,
+        refresh: bool,
+        now: OffsetDateTime,
+    ) -> Issue {
+        let settings = &self.inner.settings;
+        let row = |kind, secret: &PlainSecret, ttl| NewOAuthToken {
+            digest: self.inner.hasher.digest(secret),
+            token: OAuthToken {
+                id: random::uuid(self.inner.random.as_ref()),
+                kind,
+                client_id: app.client_id,
+                user_id,
+                scopes: scopes.clone(),
+                family_id,
+                created_at: now,
+                expires_at: now + ttl,
+                used_at: None,
+                revoked_at: None,
+            },
+        };
+        let access = PlainSecret::generate(SecretKind::AccessToken, self.inner.random.as_ref());
+        let mut rows = vec![row(
+            OAuthTokenKind::Access,
+            &access,
+            settings.access_token_ttl,
+        )];
+        let refresh_token = refresh.then(|| {
+            let secret =
+                PlainSecret::generate(SecretKind::RefreshToken, self.inner.random.as_ref());
+            rows.push(row(
+                OAuthTokenKind::Refresh,
+                &secret,
+                settings.refresh_token_ttl,
+            ));
+            secret
+        });
+        Issue {
+            rows,
+            response: TokenResponse {
+                access_token: access,
+                expires_in: settings.access_token_ttl.whole_seconds(),
+                scope: scope_param(&scopes),
+                refresh_token,
+            },
+        }
+    }
+
+    async fn find_code(&self, code: &str) -> crate::Result<Option<AuthCode>> {
+        match PlainSecret::parse(code) {
+            Some(secret) if secret.kind() == SecretKind::AuthCode => Ok(self
+                .inner
+                .store
+                .find_code(&self.inner.hasher.digest(&secret))
+                .await?),
+            _ => Ok(None),
+        }
+    }
+
+    /// The OAuth token a presented secret of `kind` is, if any.
+    pub(crate) async fn find_oauth_secret(
+        &self,
+        presented: &str,
+        kind: SecretKind,
+    ) -> crate::Result<Option<OAuthToken>> {
+        match PlainSecret::parse(presented.trim()) {
+            Some(secret) if secret.kind() == kind => Ok(self
+                .inner
+                .store
+                .find_oauth_token(&self.inner.hasher.digest(&secret))
+                .await?),
+            _ => Ok(None),
+        }
+    }
+
+    /// Revokes every token of a family, everywhere.
+    pub(crate) async fn revoke_family(
+        &self,
+        family_id: Uuid,
+        now: OffsetDateTime,
+    ) -> crate::Result<()> {
+        for id in self.inner.store.revoke_family(family_id, now).await? {
+            self.invalidate(Invalidation::Credential(id)).await;
+        }
+        Ok(())
+    }
+
+    async fn require_active_user(&self, user_id: Uuid) -> Result<(), OAuthError> {
+        match self.inner.store.find_user(user_id).await? {
+            Some(user) if user.status == UserStatus::Active => Ok(()),
+            _ => Err(OAuthError::invalid_grant("the user is not active")),
+        }
+    }
+}

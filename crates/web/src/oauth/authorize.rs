@@ -1,0 +1,345 @@
+//! The authorization endpoint (RFC 6749 §3.1, §4.1): `GET /oauth/authorize`
+//! checks the request and shows the sign-in or consent page, `POST
+//! /oauth/authorize` takes the user's decision (CSRF-checked) and sends them
+//! back to the client with a code or `error=access_denied`, and `POST
+//! /oauth/login` signs in from the page. Until the client and redirect URI
+//! are known to be good, errors are pages, never redirects.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use keyward_core::secret::SecretKind;
+use keyward_core::service::Principal;
+use keyward_core::service::oauth::{AuthorizeError, AuthorizeRequest, ValidAuthorization};
+
+use super::form::Params;
+use crate::extract::ClientIp;
+use crate::pages::{ConsentPage, LoginPage, error_page, page};
+use crate::state::AppState;
+
+/// The cookie holding the browser's session secret.
+pub const SESSION_COOKIE: &str = "kw_session";
+
+fn request_from(params: &Params) -> AuthorizeRequest {
+    let get = |k: &str| params.get(k).map(str::to_owned);
+    AuthorizeRequest {
+        client_id: get("client_id"),
+        redirect_uri: get("redirect_uri"),
+        response_type: get("response_type"),
+        scope: get("scope"),
+        state: get("state"),
+        code_challenge: get("code_challenge"),
+        code_challenge_method: get("code_challenge_method"),
+    }
+}
+
+/// The signed-in user's session, from the cookie or a Bearer session token.
+async fn session(state: &AppState, headers: &HeaderMap) -> Option<Principal> {
+    let from_cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| cookie::Cookie::parse(c.trim().to_owned()).ok())
+        .find(|c| c.name() == SESSION_COOKIE)
+        .map(|c| c.value().to_owned());
+    let from_header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let secret = from_cookie.or(from_header)?;
+    let principal = state.keyward.authenticate(&secret, None, None).await.ok()?;
+    (principal.credential.kind == SecretKind::Session).then_some(principal)
+}
+
+/// Sends the browser to `location`: 303 after a form POST (RFC 9700 §4.11).
+fn redirect(status: StatusCode, location: &str) -> Response {
+    let mut response = status.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The client's redirect URI with `params` appended to its own query.
+fn back_to_client(redirect_uri: &str, params: &[(&str, &str)]) -> String {
+    match url::Url::parse(redirect_uri) {
+        Ok(mut url) => {
+            {
+                let mut query = url.query_pairs_mut();
+                for (k, v) in params {
+                    query.append_pair(k, v);
+                }
+            }
+            url.to_string()
+        }
+        Err(_) => redirect_uri.to_owned(),
+    }
+}
+
+fn answer(state: &AppState, status: StatusCode, error: AuthorizeError) -> Response {
+    match error {
+        AuthorizeError::Page(message) => error_page(
+            StatusCode::BAD_REQUEST,
+            "This request cannot be authorized",
+            &message,
+        ),
+        AuthorizeError::Redirect {
+            redirect_uri,
+            error,
+            description,
+            state: client_state,
+        } => {
+            let mut params = vec![
+                ("error", error),
+                ("error_description", description.as_str()),
+            ];
+            if let Some(s) = &client_state {
+                params.push(("state", s));
+            }
+            params.push(("iss", &state.issuer));
+            redirect(status, &back_to_client(&redirect_uri, &params))
+        }
+    }
+}
+
+/// Checks the request; a repeated parameter is refused once the client and
+/// redirect URI are known to be good.
+async fn check(state: &AppState, params: &Params) -> Result<ValidAuthorization, AuthorizeError> {
+    let valid = state
+        .keyward
+        .check_authorization(&request_from(params))
+        .await?;
+    if let Some(name) = &params.repeated {
+        return Err(AuthorizeError::Redirect {
+            redirect_uri: valid.redirect_uri,
+            error: "invalid_request",
+            description: format!("parameter {name} is repeated"),
+            state: valid.state,
+        });
+    }
+    Ok(valid)
+}
+
+fn consent_page(state: &AppState, valid: &ValidAuthorization, session: &Principal) -> Response {
+    let policy = state.keyward.policy();
+    let describe = |name: &str| {
+        policy
+            .scopes()
+            .find(|d| d.name == name)
+            .map(|d| d.description.clone())
+            .unwrap_or_default()
+    };
+    let mut fields = vec![
+        ("client_id", valid.app.client_id.to_string()),
+        ("response_type", "code".to_owned()),
+        (
+            "scope",
+            valid.scopes.iter().cloned().collect::<Vec<_>>().join(" "),
+        ),
+        ("code_challenge", valid.code_challenge.clone()),
+        ("code_challenge_method", "S256".to_owned()),
+    ];
+    if valid.redirect_uri_given {
+        fields.push(("redirect_uri", valid.redirect_uri.clone()));
+    }
+    if let Some(s) = &valid.state {
+        fields.push(("state", s.clone()));
+    }
+    page(
+        StatusCode::OK,
+        &ConsentPage {
+            client_name: valid.app.client_name.clone(),
+            description: valid.app.description.clone(),
+            logo_uri: valid.app.logo_uri.clone(),
+            username: session.user.username.clone(),
+            redirect_uri: valid.redirect_uri.clone(),
+            scopes: valid
+                .scopes
+                .iter()
+                .map(|s| (s.clone(), describe(s)))
+                .collect(),
+            fields,
+            csrf_token: state.keyward.csrf_token(session.credential.id),
+        },
+    )
+}
+
+/// Start an authorization: shows the sign-in page, then the consent page.
+#[utoipa::path(get, path = "/oauth/authorize", tag = "oauth",
+    params(
+        ("response_type" = String, Query, description = "`code`"),
+        ("client_id" = String, Query),
+        ("redirect_uri" = Option<String>, Query, description = "Required when the client has several"),
+        ("scope" = Option<String>, Query, description = "Space-separated; default the client's scope"),
+        ("state" = Option<String>, Query),
+        ("code_challenge" = String, Query, description = "PKCE S256 challenge"),
+        ("code_challenge_method" = String, Query, description = "`S256`")),
+    responses(
+        (status = 200, description = "The sign-in or consent page", content_type = "text/html"),
+        (status = 302, description = "An error sent back to the client"),
+        (status = 400, description = "Unknown client or redirect URI: an error page", content_type = "text/html")))]
+pub async fn authorize(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.as_deref().unwrap_or_default().as_bytes());
+    let valid = match check(&state, &params).await {
+        Ok(valid) => valid,
+        Err(error) => return answer(&state, StatusCode::FOUND, error),
+    };
+    match session(&state, &headers).await {
+        Some(session) => consent_page(&state, &valid, &session),
+        None => page(
+            StatusCode::OK,
+            &LoginPage {
+                next: format!("/oauth/authorize?{}", query.unwrap_or_default()),
+                error: None,
+            },
+        ),
+    }
+}
+
+/// The user's decision on the consent page.
+#[utoipa::path(post, path = "/oauth/authorize", tag = "oauth",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "The authorization request's parameters, `csrf_token` and `decision` (`allow` or `deny`)"),
+    responses(
+        (status = 303, description = "Back to the client with `code` or `error=access_denied`"),
+        (status = 400, description = "A bad request: an error page", content_type = "text/html"),
+        (status = 401, description = "Not signed in", content_type = "text/html"),
+        (status = 403, description = "Missing or wrong CSRF token", content_type = "text/html")))]
+pub async fn decide(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let params = Params::parse(&body);
+    let Some(session) = session(&state, &headers).await else {
+        return error_page(
+            StatusCode::UNAUTHORIZED,
+            "Not signed in",
+            "Sign in and start again.",
+        );
+    };
+    let csrf_ok = params
+        .get("csrf_token")
+        .is_some_and(|t| state.keyward.check_csrf(session.credential.id, t));
+    if !csrf_ok {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Request refused",
+            "The form has expired or did not come from this site. Start again.",
+        );
+    }
+    let valid = match check(&state, &params).await {
+        Ok(valid) => valid,
+        Err(error) => return answer(&state, StatusCode::SEE_OTHER, error),
+    };
+    if params.get("decision") != Some("allow") {
+        return answer(
+            &state,
+            StatusCode::SEE_OTHER,
+            state.keyward.deny_authorization(&valid),
+        );
+    }
+    match state.keyward.issue_code(&session.user, &valid).await {
+        Ok(code) => {
+            let mut out = vec![("code", code.expose())];
+            if let Some(s) = &valid.state {
+                out.push(("state", s));
+            }
+            out.push(("iss", &state.issuer));
+            redirect(
+                StatusCode::SEE_OTHER,
+                &back_to_client(&valid.redirect_uri, &out),
+            )
+        }
+        Err(error) => answer(&state, StatusCode::SEE_OTHER, error),
+    }
+}
+
+/// Only a path on this server may follow sign-in (no open redirector).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+/// Sign in from the page; sets the session cookie and goes on to `next`.
+#[utoipa::path(post, path = "/oauth/login", tag = "oauth",
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`username`, `password` and `next` (a path on this server)"),
+    responses(
+        (status = 303, description = "Signed in; on to `next`"),
+        (status = 401, description = "Wrong username or password: the page again", content_type = "text/html"),
+        (status = 429, description = "Too many failed sign-ins", content_type = "text/html")))]
+pub async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, body: Bytes) -> Response {
+    let params = Params::parse(&body);
+    let next = safe_next(params.get("next"));
+    let username = params.get("username").unwrap_or_default();
+    let password = params.get("password").unwrap_or_default().to_owned();
+    match state.keyward.login(username, password, ip.as_deref()).await {
+        Ok(outcome) => {
+            let mut cookie =
+                cookie::Cookie::new(SESSION_COOKIE, outcome.secret.expose().to_owned());
+            cookie.set_http_only(true);
+            cookie.set_same_site(cookie::SameSite::Lax);
+            cookie.set_path("/");
+            cookie.set_secure(state.secure_cookies);
+            let mut response = redirect(StatusCode::SEE_OTHER, &next);
+            if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            response
+        }
+        Err(err) => {
+            let (status, message) = match err {
+                keyward_core::Error::ResourceExhausted { .. } => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many failed sign-ins. Try again later.",
+                ),
+                _ => (StatusCode::UNAUTHORIZED, "Wrong username or password."),
+            };
+            page(
+                status,
+                &LoginPage {
+                    next,
+                    error: Some(message.to_owned()),
+                },
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_follow_sign_in() {
+        assert_eq!(
+            safe_next(Some("/oauth/authorize?x=1")),
+            "/oauth/authorize?x=1"
+        );
+        for bad in [
+            "https://evil.example/",
+            "//evil.example/",
+            "/\\evil.example",
+            "evil",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn response_parameters_keep_the_registered_query() {
+        let uri = back_to_client(
+            "https://app.example/cb?tenant=7",
+            &[("code", "abc"), ("state", "x y")],
+        );
+        assert_eq!(uri, "https://app.example/cb?tenant=7&code=abc&state=x+y");
+    }
+}

@@ -1,0 +1,160 @@
+//! `POST /oauth/introspect` (RFC 7662) and `POST /oauth/revoke` (RFC 7009),
+//! for an authenticated client or a bearer credential.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::HeaderMap;
+use keyward_core::service::Principal;
+use keyward_core::service::oauth::{Caller, OAuthError, OAuthErrorCode, RevokeOutcome};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::client_auth::{self, Presented};
+use super::error::{OAuthErrorBody, OAuthResult};
+use super::form::Params;
+use crate::state::AppState;
+
+/// An introspection answer. For any token that is not active, exactly
+/// `{"active": false}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntrospectionBody {
+    pub active: bool,
+    #[serde(flatten)]
+    #[schema(inline)]
+    pub details: Option<ActiveDetails>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActiveDetails {
+    /// Effective scope, space-separated.
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<Uuid>,
+    /// `access_token`, `refresh_token`, `api_token` or `session`.
+    pub token_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    /// The user the token acts for.
+    pub sub: Uuid,
+    pub username: String,
+    pub iss: String,
+}
+
+/// Form fields of introspection and revocation (for the OpenAPI document).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct TokenParamForm {
+    /// Any Keyward secret.
+    token: String,
+    /// Optional and only a hint: every kind is looked up anyway.
+    token_type_hint: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// The caller of these endpoints, resolved.
+enum Resolved {
+    Client(keyward_core::model::OAuthApp),
+    Bearer(Principal),
+}
+
+async fn resolve(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &mut Params,
+    query: Option<&str>,
+) -> Result<Resolved, OAuthError> {
+    if let Some(name) = &params.repeated {
+        return Err(OAuthError::invalid_request(&format!(
+            "parameter {name} is repeated"
+        )));
+    }
+    match client_auth::presented(headers, params, query)? {
+        Presented::Bearer(secret) => state
+            .keyward
+            .authenticate(&secret, None, None)
+            .await
+            .map(Resolved::Bearer)
+            .map_err(|_| OAuthError::invalid_client()),
+        presented => client_auth::client(state, presented)
+            .await
+            .map(Resolved::Client),
+    }
+}
+
+impl Resolved {
+    fn caller(&self) -> Caller<'_> {
+        match self {
+            Resolved::Client(app) => Caller::Client(app),
+            Resolved::Bearer(p) => Caller::Bearer(p),
+        }
+    }
+}
+
+/// Introspect any Keyward secret.
+#[utoipa::path(post, path = "/oauth/introspect", tag = "oauth",
+    request_body(content = TokenParamForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, body = IntrospectionBody),
+        (status = 400, body = OAuthErrorBody),
+        (status = 401, body = OAuthErrorBody)),
+    security(("clientBasic" = []), ("bearer" = [])))]
+pub async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> OAuthResult<Json<IntrospectionBody>> {
+    let mut params = Params::parse(&body);
+    let caller = resolve(&state, &headers, &mut params, query.as_deref()).await?;
+    let token = params
+        .take("token")
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let found = state.keyward.introspect(caller.caller(), &token).await?;
+    Ok(Json(IntrospectionBody {
+        active: found.is_some(),
+        details: found.map(|i| ActiveDetails {
+            scope: i.scope,
+            client_id: i.client_id,
+            token_type: i.token_type,
+            exp: i.exp.map(|t| t.unix_timestamp()),
+            iat: i.iat.map(|t| t.unix_timestamp()),
+            sub: i.sub,
+            username: i.username,
+            iss: i.iss,
+        }),
+    }))
+}
+
+/// Revoke a token. Unknown and already invalid tokens answer 200 too.
+#[utoipa::path(post, path = "/oauth/revoke", tag = "oauth",
+    request_body(content = TokenParamForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Revoked, or nothing to revoke"),
+        (status = 400, body = OAuthErrorBody),
+        (status = 401, body = OAuthErrorBody)),
+    security(("clientBasic" = []), ("bearer" = [])))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> OAuthResult<()> {
+    let mut params = Params::parse(&body);
+    let caller = resolve(&state, &headers, &mut params, query.as_deref()).await?;
+    let token = params
+        .take("token")
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    match state.keyward.revoke(caller.caller(), &token).await? {
+        RevokeOutcome::Done => Ok(()),
+        RevokeOutcome::NotAllowed => Err(OAuthError::new(
+            OAuthErrorCode::UnauthorizedClient,
+            "the token was not issued to this client",
+        )
+        .into()),
+    }
+}

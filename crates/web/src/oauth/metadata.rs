@@ -1,0 +1,55 @@
+//! `GET /.well-known/oauth-authorization-server` (RFC 8414): exactly what
+//! this server supports, with no empty arrays.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Metadata {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub introspection_endpoint: String,
+    pub revocation_endpoint: String,
+    pub response_types_supported: [&'static str; 1],
+    pub grant_types_supported: [&'static str; 3],
+    pub code_challenge_methods_supported: [&'static str; 1],
+    pub token_endpoint_auth_methods_supported: [&'static str; 2],
+    pub introspection_endpoint_auth_methods_supported: [&'static str; 2],
+    pub revocation_endpoint_auth_methods_supported: [&'static str; 2],
+    pub scopes_supported: Vec<String>,
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+/// Authorization server metadata.
+#[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "oauth",
+    responses((status = 200, body = Metadata)))]
+pub async fn metadata(State(state): State<AppState>) -> Json<Metadata> {
+    let issuer = state.issuer.clone();
+    let at = |path: &str| format!("{issuer}{path}");
+    let auth = ["client_secret_basic", "client_secret_post"];
+    Json(Metadata {
+        authorization_endpoint: at("/oauth/authorize"),
+        token_endpoint: at("/oauth/token"),
+        introspection_endpoint: at("/oauth/introspect"),
+        revocation_endpoint: at("/oauth/revoke"),
+        response_types_supported: ["code"],
+        grant_types_supported: ["authorization_code", "client_credentials", "refresh_token"],
+        code_challenge_methods_supported: ["S256"],
+        token_endpoint_auth_methods_supported: auth,
+        introspection_endpoint_auth_methods_supported: auth,
+        revocation_endpoint_auth_methods_supported: auth,
+        scopes_supported: state
+            .keyward
+            .policy()
+            .scopes()
+            .map(|s| s.name.clone())
+            .collect(),
+        authorization_response_iss_parameter_supported: true,
+        issuer,
+    })
+}
