@@ -103,6 +103,13 @@ impl Application {
         listener: TcpListener,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
+        // Without a public URL, the issuer is the address actually bound
+        // (the configured one may say port 0).
+        let mut config = config.clone();
+        if config.public_url.is_none() {
+            config.public_url = Some(format!("http://{}", listener.local_addr()?));
+        }
+        let config = &config;
         let (keyward, listen) = services(config, clock).await?;
         let follower = match listen {
             Some(store) => Some(follow_invalidations(keyward.clone(), store).await?),

@@ -2,13 +2,16 @@
 //! for the crate. Each test starts its own server on a free port with a fresh
 //! database; set `KW_TEST_STORE=postgres` to run them all on PostgreSQL.
 
+mod apps;
 mod auth;
+mod browser;
 mod cli;
 mod errors;
 mod harness;
 mod instances;
 mod kill;
 mod metrics;
+mod oauth_e2e;
 mod openapi;
 mod pg;
 mod proxy;

@@ -32,8 +32,11 @@ pub struct ActiveDetails {
     pub scope: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<Uuid>,
-    /// `access_token`, `refresh_token`, `api_token` or `session`.
+    /// `Bearer` (RFC 6749 §5.1), or `refresh_token`.
     pub token_type: &'static str,
+    /// Keyward's kind of secret: `access_token`, `refresh_token`,
+    /// `api_token` or `session`.
+    pub kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exp: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -121,6 +124,7 @@ pub async fn introspect(
             scope: i.scope,
             client_id: i.client_id,
             token_type: i.token_type,
+            kind: i.kind,
             exp: i.exp.map(|t| t.unix_timestamp()),
             iat: i.iat.map(|t| t.unix_timestamp()),
             sub: i.sub,

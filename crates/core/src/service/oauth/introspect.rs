@@ -27,7 +27,10 @@ pub enum Caller<'a> {
 pub struct Introspection {
     pub scope: String,
     pub client_id: Option<Uuid>,
+    /// As RFC 6749 §5.1 types tokens: `Bearer`, or `refresh_token`.
     pub token_type: &'static str,
+    /// Keyward's kind: `api_token`, `session`, `access_token`, `refresh_token`.
+    pub kind: &'static str,
     pub exp: Option<OffsetDateTime>,
     pub iat: Option<OffsetDateTime>,
     pub sub: Uuid,
@@ -80,6 +83,7 @@ impl Keyward {
                 scope: scope_param(&token.scopes.intersection(&allowed).cloned().collect()),
                 client_id: Some(token.client_id),
                 token_type: "refresh_token",
+                kind: SecretKind::RefreshToken.as_str(),
                 exp: Some(token.expires_at),
                 iat: Some(token.created_at),
                 sub: user.id,
@@ -94,7 +98,8 @@ impl Keyward {
             Introspection {
                 scope: scope_param(&p.scopes),
                 client_id: verified.client_id,
-                token_type: p.credential.kind.as_str(),
+                token_type: "Bearer",
+                kind: p.credential.kind.as_str(),
                 exp: verified.expires_at,
                 iat: verified.issued_at,
                 sub: p.user.id,
