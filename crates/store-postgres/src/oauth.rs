@@ -407,21 +407,13 @@ impl OAuthStore for PgStore {
         tokens: &[NewOAuthToken],
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let done =
-            sqlx::query("UPDATE oauth_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL")
-                .bind(code_id)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-        if done.rows_affected() == 0 {
-            tx.rollback().await.map_err(db_error)?;
-            return Ok(false);
-        }
-        insert_token_rows(&mut tx, tokens).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(true)
+        self.claim_then_insert(
+            "UPDATE oauth_codes SET used_at = $2 WHERE id = $1 AND used_at IS NULL",
+            code_id,
+            tokens,
+            now,
+        )
+        .await
     }
 
     /// Stores the tokens as given, all or none (one transaction). A taken id
@@ -462,23 +454,14 @@ impl OAuthStore for PgStore {
         tokens: &[NewOAuthToken],
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        let done = sqlx::query(
+        self.claim_then_insert(
             "UPDATE oauth_tokens SET used_at = $2 \
              WHERE id = $1 AND kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL",
+            refresh_id,
+            tokens,
+            now,
         )
-        .bind(refresh_id)
-        .bind(now)
-        .execute(&mut *tx)
         .await
-        .map_err(db_error)?;
-        if done.rows_affected() == 0 {
-            tx.rollback().await.map_err(db_error)?;
-            return Ok(false);
-        }
-        insert_token_rows(&mut tx, tokens).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(true)
     }
 
     /// Sets `revoked_at = now` if it is not set; returns whether it was not
@@ -539,5 +522,34 @@ impl OAuthStore for PgStore {
             .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
         Ok(codes.rows_affected() + tokens.rows_affected())
+    }
+}
+
+impl PgStore {
+    /// In one transaction: `claim` (an UPDATE of row `id` that succeeds only
+    /// once, binding the id and `now`); if it changed a row, inserts `tokens`
+    /// and commits (`true`), otherwise rolls back (`false`). What makes codes
+    /// and refresh tokens single-use, even under concurrent requests.
+    async fn claim_then_insert(
+        &self,
+        claim: &'static str,
+        id: Uuid,
+        tokens: &[NewOAuthToken],
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let done = sqlx::query(claim)
+            .bind(id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await.map_err(db_error)?;
+            return Ok(false);
+        }
+        insert_token_rows(&mut tx, tokens).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
     }
 }

@@ -414,21 +414,13 @@ impl OAuthStore for SqliteStore {
         tokens: &[NewOAuthToken],
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        let mut tx = self.write().await?;
-        let done =
-            sqlx::query("UPDATE oauth_codes SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL")
-                .bind(id_text(code_id))
-                .bind(secs(now))
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-        if done.rows_affected() == 0 {
-            tx.rollback().await.map_err(db_error)?;
-            return Ok(false);
-        }
-        insert_token_rows(&mut tx, tokens).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(true)
+        self.claim_then_insert(
+            "UPDATE oauth_codes SET used_at = ?2 WHERE id = ?1 AND used_at IS NULL",
+            code_id,
+            tokens,
+            now,
+        )
+        .await
     }
 
     /// Stores the tokens as given, all or none (one transaction). A taken id
@@ -469,23 +461,14 @@ impl OAuthStore for SqliteStore {
         tokens: &[NewOAuthToken],
         now: OffsetDateTime,
     ) -> StoreResult<bool> {
-        let mut tx = self.write().await?;
-        let done = sqlx::query(
+        self.claim_then_insert(
             "UPDATE oauth_tokens SET used_at = ?2 \
              WHERE id = ?1 AND kind = 'refresh' AND used_at IS NULL AND revoked_at IS NULL",
+            refresh_id,
+            tokens,
+            now,
         )
-        .bind(id_text(refresh_id))
-        .bind(secs(now))
-        .execute(&mut *tx)
         .await
-        .map_err(db_error)?;
-        if done.rows_affected() == 0 {
-            tx.rollback().await.map_err(db_error)?;
-            return Ok(false);
-        }
-        insert_token_rows(&mut tx, tokens).await?;
-        tx.commit().await.map_err(db_error)?;
-        Ok(true)
     }
 
     /// Sets `revoked_at = now` if it is not set; returns whether it was not
@@ -546,5 +529,34 @@ impl OAuthStore for SqliteStore {
             .map_err(db_error)?;
         tx.commit().await.map_err(db_error)?;
         Ok(codes.rows_affected() + tokens.rows_affected())
+    }
+}
+
+impl SqliteStore {
+    /// In one transaction: `claim` (an UPDATE of row `id` that succeeds only
+    /// once, binding the id and `now`); if it changed a row, inserts `tokens`
+    /// and commits (`true`), otherwise rolls back (`false`). What makes codes
+    /// and refresh tokens single-use, even under concurrent requests.
+    async fn claim_then_insert(
+        &self,
+        claim: &'static str,
+        id: Uuid,
+        tokens: &[NewOAuthToken],
+        now: OffsetDateTime,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query(claim)
+            .bind(id_text(id))
+            .bind(secs(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await.map_err(db_error)?;
+            return Ok(false);
+        }
+        insert_token_rows(&mut tx, tokens).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(true)
     }
 }
