@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::timefmt::{self, rfc3339};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, Caller, IdPath, OptionalJson};
+use crate::extract::{ApiJson, Caller, ForUser, IdPath, OptionalJson};
 use crate::state::AppState;
 
 const TAG: &str = "tokens";
@@ -227,15 +227,6 @@ pub struct ListParams {
     userId: Option<Uuid>,
 }
 
-type Params = Query<HashMap<String, String>>;
-
-fn user_id(params: &HashMap<String, String>) -> ApiResult<Option<Uuid>> {
-    params
-        .get("userId")
-        .map(|v| Uuid::parse_str(v).map_err(|_| ApiError::invalid("userId", "must be a UUID")))
-        .transpose()
-}
-
 /// Create an API token. The secret is in `token`, shown only here.
 #[utoipa::path(post, path = "/api/v1/integrations/tokens", tag = TAG,
     params(UserParam), request_body = CreateTokenRequest,
@@ -248,7 +239,7 @@ fn user_id(params: &HashMap<String, String>) -> ApiResult<Option<Uuid>> {
 pub async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Query(params): Params,
+    ForUser(user_id): ForUser,
     ApiJson(body): ApiJson<CreateTokenRequest>,
 ) -> ApiResult<(StatusCode, Json<TokenBody>)> {
     let input = CreateToken {
@@ -259,10 +250,7 @@ pub async fn create(
         expires_at: body.expires_at,
         renewal: body.renewal.map(Into::into),
     };
-    let issued = state
-        .keyward
-        .create_token(&caller, user_id(&params)?, input)
-        .await?;
+    let issued = state.keyward.create_token(&caller, user_id, input).await?;
     Ok((StatusCode::CREATED, Json(issued.into())))
 }
 
@@ -274,7 +262,8 @@ pub async fn create(
 pub async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Query(params): Params,
+    ForUser(user_id): ForUser,
+    Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Vec<TokenBody>>> {
     let status = params
         .get("status")
@@ -294,7 +283,7 @@ pub async fn list(
         .transpose()?;
     let tokens = state
         .keyward
-        .list_tokens(&caller, user_id(&params)?, status, unused)
+        .list_tokens(&caller, user_id, status, unused)
         .await?;
     Ok(Json(tokens.into_iter().map(Into::into).collect()))
 }
@@ -308,12 +297,9 @@ pub async fn get(
     State(state): State<AppState>,
     Caller(caller): Caller,
     IdPath(id): IdPath,
-    Query(params): Params,
+    ForUser(user_id): ForUser,
 ) -> ApiResult<Json<TokenBody>> {
-    let view = state
-        .keyward
-        .get_token(&caller, user_id(&params)?, id)
-        .await?;
+    let view = state.keyward.get_token(&caller, user_id, id).await?;
     Ok(Json(view.into()))
 }
 
@@ -326,7 +312,7 @@ pub async fn update(
     State(state): State<AppState>,
     Caller(caller): Caller,
     IdPath(id): IdPath,
-    Query(params): Params,
+    ForUser(user_id): ForUser,
     ApiJson(body): ApiJson<UpdateTokenRequest>,
 ) -> ApiResult<Json<TokenBody>> {
     let input = UpdateToken {
@@ -337,7 +323,7 @@ pub async fn update(
     };
     let (view, callback_secret) = state
         .keyward
-        .update_token(&caller, user_id(&params)?, id, input)
+        .update_token(&caller, user_id, id, input)
         .await?;
     let mut body = TokenBody::from(view);
     if let (Some(renewal), Some(secret)) = (body.renewal.as_mut(), callback_secret) {
@@ -356,12 +342,12 @@ pub async fn rotate(
     State(state): State<AppState>,
     Caller(caller): Caller,
     IdPath(id): IdPath,
-    Query(params): Params,
+    ForUser(user_id): ForUser,
     OptionalJson(body): OptionalJson<RotateRequest>,
 ) -> ApiResult<Json<TokenBody>> {
     let issued = state
         .keyward
-        .rotate_token(&caller, user_id(&params)?, id, body.grace_period_seconds)
+        .rotate_token(&caller, user_id, id, body.grace_period_seconds)
         .await?;
     Ok(Json(issued.into()))
 }
@@ -375,12 +361,9 @@ pub async fn revoke_previous(
     State(state): State<AppState>,
     Caller(caller): Caller,
     IdPath(id): IdPath,
-    Query(params): Params,
+    ForUser(user_id): ForUser,
 ) -> ApiResult<Json<TokenBody>> {
-    let view = state
-        .keyward
-        .revoke_previous(&caller, user_id(&params)?, id)
-        .await?;
+    let view = state.keyward.revoke_previous(&caller, user_id, id).await?;
     Ok(Json(view.into()))
 }
 
@@ -394,7 +377,7 @@ pub async fn renew(
     State(state): State<AppState>,
     Caller(caller): Caller,
     IdPath(id): IdPath,
-    Query(params): Params,
+    ForUser(user_id): ForUser,
     ApiJson(body): ApiJson<RenewRequest>,
 ) -> ApiResult<(StatusCode, Json<TokenBody>)> {
     let input = RenewToken {
@@ -404,7 +387,7 @@ pub async fn renew(
     };
     let issued = state
         .keyward
-        .renew_token(&caller, user_id(&params)?, id, input)
+        .renew_token(&caller, user_id, id, input)
         .await?;
     Ok((StatusCode::CREATED, Json(issued.into())))
 }
@@ -418,12 +401,9 @@ pub async fn deactivate(
     State(state): State<AppState>,
     Caller(caller): Caller,
     IdPath(id): IdPath,
-    Query(params): Params,
+    ForUser(user_id): ForUser,
 ) -> ApiResult<Json<TokenBody>> {
-    let view = state
-        .keyward
-        .deactivate_token(&caller, user_id(&params)?, id)
-        .await?;
+    let view = state.keyward.deactivate_token(&caller, user_id, id).await?;
     Ok(Json(view.into()))
 }
 
@@ -436,11 +416,8 @@ pub async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,
     IdPath(id): IdPath,
-    Query(params): Params,
+    ForUser(user_id): ForUser,
 ) -> ApiResult<Json<super::Ok>> {
-    state
-        .keyward
-        .delete_token(&caller, user_id(&params)?, id)
-        .await?;
+    state.keyward.delete_token(&caller, user_id, id).await?;
     Ok(Json(super::Ok::yes()))
 }

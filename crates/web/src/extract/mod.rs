@@ -2,9 +2,11 @@
 //! error: JSON bodies, path ids, the caller's credential and address.
 
 mod caller;
+mod for_user;
 mod json;
 mod path;
 
 pub use caller::{Caller, ClientIp};
+pub use for_user::ForUser;
 pub use json::{ApiJson, OptionalJson, parse as parse_json};
 pub use path::IdPath;
