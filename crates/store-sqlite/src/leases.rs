@@ -36,7 +36,7 @@ impl LeaseStore for SqliteStore {
         .bind(holder)
         .bind(secs_ceil(now.saturating_add(ttl)))
         .bind(secs(now))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(db_error)?;
         Ok(done.rows_affected() > 0)
@@ -46,7 +46,7 @@ impl LeaseStore for SqliteStore {
         sqlx::query("DELETE FROM leases WHERE name = ?1 AND holder = ?2")
             .bind(name)
             .bind(holder)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map(drop)
             .map_err(db_error)

@@ -44,7 +44,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The store on one SQLite file. Cheap to clone (a pool handle).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
+    /// Reads, on up to `max_connections` connections.
     pool: SqlitePool,
+    /// Every write, on one connection: SQLite has one writer at a time, so
+    /// writers wait their turn here, in order and without spinning, instead
+    /// of in SQLite's sleeping busy handler.
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -66,6 +71,16 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| {
+                StoreError::Database(format!(
+                    "cannot open SQLite database {}: {e}",
+                    path.display()
+                ))
+            })?;
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections.max(1))
             .connect_with(options)
@@ -76,7 +91,7 @@ impl SqliteStore {
                     path.display()
                 ))
             })?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore { pool, writer };
         store.migrate().await?;
         tracing::debug!(path = %path.display(), "SQLite database open and migrated");
         Ok(store)
@@ -86,7 +101,7 @@ impl SqliteStore {
     /// [`SqliteStore::connect`] already calls it.
     pub async fn migrate(&self) -> StoreResult<()> {
         sqlx::migrate!("./migrations")
-            .run(&self.pool)
+            .run(&self.writer)
             .await
             .map_err(|e| StoreError::Database(format!("migration failed: {e}")))
     }
@@ -94,13 +109,14 @@ impl SqliteStore {
     /// Closes every connection, waiting for those in use to be returned. WAL
     /// content is checkpointed into the main file when the last one closes.
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 
     /// Opens a write transaction that holds the write lock from its first
     /// statement (`BEGIN IMMEDIATE`).
     async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        self.pool
+        self.writer
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(db_error)

@@ -313,7 +313,7 @@ impl OAuthStore for SqliteStore {
         .bind(scopes)
         .bind(grant_types)
         .bind(secs(now))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await
         .map_err(db_error)?
         .map(|row| app(&row))
@@ -340,7 +340,7 @@ impl OAuthStore for SqliteStore {
         .bind(digest.as_bytes())
         .bind(hint)
         .bind(secs(now))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await
         .map_err(write_error("OAuth app"))?
         .map(|row| app(&row))
@@ -352,7 +352,7 @@ impl OAuthStore for SqliteStore {
     async fn delete_app(&self, client_id: Uuid) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM oauth_apps WHERE client_id = ?1")
             .bind(id_text(client_id))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(db_error)?;
         Ok(done.rows_affected() > 0)
@@ -380,7 +380,7 @@ impl OAuthStore for SqliteStore {
         .bind(secs(c.created_at))
         .bind(secs(c.expires_at))
         .bind(c.used_at.map(secs))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(write_error("authorization code"))?;
         Ok(())
@@ -481,7 +481,7 @@ impl OAuthStore for SqliteStore {
         )
         .bind(id_text(id))
         .bind(secs(now))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(db_error)?;
         Ok(done.rows_affected() > 0)
@@ -497,7 +497,7 @@ impl OAuthStore for SqliteStore {
         )
         .bind(id_text(family_id))
         .bind(secs(now))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
         .await
         .map_err(db_error)?;
         let mut ids = rows

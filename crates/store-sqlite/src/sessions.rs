@@ -24,7 +24,7 @@ impl SessionStore for SqliteStore {
         .bind(session.digest.as_bytes())
         .bind(secs(session.created_at))
         .bind(secs(session.expires_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map(drop)
         .map_err(db_error)
@@ -49,7 +49,7 @@ impl SessionStore for SqliteStore {
         sqlx::query("UPDATE sessions SET last_seen_at = ?2 WHERE id = ?1 AND last_seen_at < ?2")
             .bind(id_text(id))
             .bind(secs(at))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map(drop)
             .map_err(db_error)
@@ -58,7 +58,7 @@ impl SessionStore for SqliteStore {
     async fn delete_session(&self, id: Uuid) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM sessions WHERE id = ?1")
             .bind(id_text(id))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(db_error)?;
         Ok(done.rows_affected() > 0)
@@ -74,7 +74,7 @@ impl SessionStore for SqliteStore {
         let done = sqlx::query("DELETE FROM sessions WHERE last_seen_at < ?1 OR expires_at <= ?2")
             .bind(secs_ceil(idle_cutoff))
             .bind(secs(now))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(db_error)?;
         Ok(done.rows_affected())

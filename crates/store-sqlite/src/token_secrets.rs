@@ -93,7 +93,7 @@ pub(crate) async fn purge_ended_grace(
     let done =
         sqlx::query("DELETE FROM token_secrets WHERE slot = 'previous' AND expires_at <= ?1")
             .bind(secs(now))
-            .execute(&store.pool)
+            .execute(&store.writer)
             .await
             .map_err(db_error)?;
     Ok(done.rows_affected())

@@ -312,7 +312,7 @@ impl TokenStore for SqliteStore {
     async fn delete_token(&self, id: Uuid) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM api_tokens WHERE id = ?1")
             .bind(id_text(id))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(db_error)?;
         Ok(done.rows_affected() > 0)

@@ -32,7 +32,7 @@ impl UserStore for SqliteStore {
         .bind(json_list(&user.roles)?)
         .bind(user.status.as_str())
         .bind(secs(user.now))
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(|err| match &err {
             sqlx::Error::Database(e) if e.is_unique_violation() => {
@@ -97,7 +97,7 @@ impl UserStore for SqliteStore {
         .bind(update.status.map(|s| s.as_str()))
         .bind(update.password_hash.as_deref())
         .bind(secs(now))
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await
         .map_err(db_error)?
         .map(|row| rows::user(&row))
