@@ -9,15 +9,16 @@
 //! carry an id or be chosen by a caller), a status code or a fixed reason:
 //! no secret, and no unbounded set of values.
 
-use std::sync::{Arc, Weak};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use keyward_core::service::Keyward;
-use metrics::{Counter, Gauge, Key, KeyName, Label, Level, Metadata, Recorder, Unit};
+use keyward_core::service::{Keyward, VerifyReason};
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, Recorder, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
 
 use crate::state::AppState;
@@ -46,6 +47,23 @@ static METADATA: Metadata<'static> =
 #[derive(Clone)]
 pub struct Metrics {
     recorder: Arc<PrometheusRecorder>,
+    requests: Arc<RouteHandles>,
+    /// One counter per verification outcome, registered up front.
+    verify: Arc<[(&'static str, Counter)]>,
+}
+
+/// The request counter and latency histogram of each (route, method,
+/// status) seen, so that counting a request neither allocates nor searches
+/// the registry once its kind has been seen. Routes and methods are bounded
+/// sets and statuses nearly so; nothing here grows with traffic.
+#[derive(Default)]
+struct RouteHandles(RwLock<HashMap<Box<str>, Vec<RequestHandles>>>);
+
+struct RequestHandles {
+    method: &'static str,
+    status: u16,
+    count: Counter,
+    latency: Histogram,
 }
 
 impl Default for Metrics {
@@ -65,7 +83,18 @@ impl Metrics {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(upkeep(Arc::downgrade(&recorder)));
         }
-        Self { recorder }
+        let outcomes = std::iter::once("valid").chain(VerifyReason::ALL.map(VerifyReason::as_str));
+        let verify = outcomes
+            .map(|outcome| {
+                let key = Key::from_parts(VERIFY, vec![Label::new("outcome", outcome)]);
+                (outcome, recorder.register_counter(&key, &METADATA))
+            })
+            .collect();
+        Self {
+            recorder,
+            requests: Arc::default(),
+            verify,
+        }
     }
 
     fn counter(&self, name: &'static str, labels: Vec<Label>) -> Counter {
@@ -80,23 +109,57 @@ impl Metrics {
 
     /// Counts a finished request and its latency.
     pub fn http_request(&self, method: &'static str, route: &str, status: u16, took: Duration) {
+        let seconds = took.as_secs_f64();
+        {
+            let known = self.requests.0.read().unwrap_or_else(|e| e.into_inner());
+            let found = known.get(route).and_then(|kinds| {
+                kinds
+                    .iter()
+                    .find(|h| h.method == method && h.status == status)
+            });
+            if let Some(handles) = found {
+                handles.count.increment(1);
+                handles.latency.record(seconds);
+                return;
+            }
+        }
+        let handles = self.register_request(method, route, status);
+        handles.count.increment(1);
+        handles.latency.record(seconds);
+        let mut known = self.requests.0.write().unwrap_or_else(|e| e.into_inner());
+        let kinds = known.entry(route.into()).or_default();
+        if !kinds
+            .iter()
+            .any(|h| h.method == method && h.status == status)
+        {
+            kinds.push(handles);
+        }
+    }
+
+    fn register_request(&self, method: &'static str, route: &str, status: u16) -> RequestHandles {
         let route = Label::new("route", route.to_owned());
-        let method = Label::new("method", method);
-        self.recorder
-            .register_histogram(
-                &Key::from_parts(DURATION, vec![method.clone(), route.clone()]),
-                &METADATA,
-            )
-            .record(took.as_secs_f64());
-        let status = Label::new("status", status.to_string());
-        self.counter(REQUESTS, vec![method, route, status])
-            .increment(1);
+        let method_label = Label::new("method", method);
+        let latency = self.recorder.register_histogram(
+            &Key::from_parts(DURATION, vec![method_label.clone(), route.clone()]),
+            &METADATA,
+        );
+        let status_label = Label::new("status", status.to_string());
+        RequestHandles {
+            method,
+            status,
+            count: self.counter(REQUESTS, vec![method_label, route, status_label]),
+            latency,
+        }
     }
 
     /// Counts a verification by outcome (`valid` or the reason).
     pub fn verify_outcome(&self, outcome: &'static str) {
-        self.counter(VERIFY, vec![Label::new("outcome", outcome)])
-            .increment(1);
+        match self.verify.iter().find(|(name, _)| *name == outcome) {
+            Some((_, counter)) => counter.increment(1),
+            None => self
+                .counter(VERIFY, vec![Label::new("outcome", outcome)])
+                .increment(1),
+        }
     }
 
     /// The exposition text, with the cache and queue figures read now.
