@@ -155,7 +155,7 @@ impl Keyward {
             kind: Some(principal.credential.kind),
             credential_id: Some(principal.credential.id),
             user_id: Some(principal.user.id),
-            client_id: None,
+            client_id: verified.client_id,
             scopes: principal.scopes,
             expires_at: verified.expires_at,
         })

@@ -101,6 +101,51 @@ async fn a_good_token_verifies_with_ids_effective_scopes_and_expiry() {
 }
 
 #[tokio::test]
+async fn an_oauth_access_token_names_its_client() {
+    let app = TestApp::spawn().await;
+    let caller = verifier(&app).await;
+    let session = app.session("kim", &["member"]).await;
+    let (status, registered) = send(
+        app.bearer(Method::POST, "/api/v1/integrations/apps", &session)
+            .json(
+                &json!({"clientName": "worker", "redirectUris": ["https://client.example/cb"],
+                          "scope": ["iguide.ro", "iguide.list"]}),
+            ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{registered}");
+    let client_id = registered["clientId"].as_str().unwrap();
+    let (status, issued) = send(app.request(Method::POST, "/oauth/token").form(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", client_id),
+        (
+            "client_secret",
+            registered["clientSecret"].as_str().unwrap(),
+        ),
+    ]))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{issued}");
+    let access = issued["access_token"].as_str().unwrap();
+    let (status, body) = verify(
+        &app,
+        &caller,
+        json!({"token": access, "requiredScopes": ["iguide.ro"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["valid"], true, "{body}");
+    assert_eq!(body["kind"], "access_token");
+    assert_eq!(body["clientId"], client_id);
+    assert_eq!(body["scopes"], json!(["iguide.list", "iguide.ro"]));
+    let user = app.keyward.find_user_by_username("kim").await.unwrap();
+    assert_eq!(body["userId"], user.id.to_string());
+    // The client's own secret is not a credential for resource servers.
+    let (_, body) = verify(&app, &caller, json!({"token": registered["clientSecret"]})).await;
+    assert_eq!(body["valid"], false, "{body}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn unknown_malformed_and_deleted_secrets_are_not_found() {
     let app = TestApp::spawn().await;
     let caller = verifier(&app).await;
