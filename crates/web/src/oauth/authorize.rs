@@ -11,7 +11,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use keyward_core::secret::SecretKind;
 use keyward_core::service::Principal;
-use keyward_core::service::oauth::{AuthorizeError, AuthorizeRequest, ValidAuthorization};
+use keyward_core::service::oauth::{
+    AuthorizeError, AuthorizeRequest, OAuthError, ValidAuthorization,
+};
 
 use super::form::Params;
 use crate::extract::ClientIp;
@@ -116,10 +118,12 @@ async fn check(state: &AppState, params: &Params) -> Result<ValidAuthorization, 
         .check_authorization(&request_from(params))
         .await?;
     if let Some(name) = &params.repeated {
+        // Only RFC 6749 §4.1.2.1's characters, whatever the name was.
+        let description = OAuthError::invalid_request(&format!("parameter {name} is repeated"));
         return Err(AuthorizeError::Redirect {
             redirect_uri: valid.redirect_uri,
             error: "invalid_request",
-            description: format!("parameter {name} is repeated"),
+            description: description.description,
             state: valid.state,
         });
     }
@@ -261,9 +265,19 @@ pub async fn decide(State(state): State<AppState>, headers: HeaderMap, body: Byt
 }
 
 /// Only a path on this server may follow sign-in (no open redirector).
+/// Browsers drop tabs and newlines from a URL before resolving it, so
+/// `/\t/evil.example` would be `//evil.example`: no control characters or
+/// whitespace at all.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            n.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
@@ -327,6 +341,8 @@ mod tests {
             "https://evil.example/",
             "//evil.example/",
             "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
             "evil",
         ] {
             assert_eq!(safe_next(Some(bad)), "/", "{bad}");

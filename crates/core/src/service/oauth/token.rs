@@ -89,6 +89,7 @@ impl Keyward {
                 requested
             }
         };
+        let scopes = self.grantable(app.user_id, &scopes).await?;
         let now = self.inner.clock.now();
         // No refresh token for client_credentials (§4.4.3).
         let issue = self.issue(app, app.user_id, scopes, None, false, now);
@@ -134,12 +135,12 @@ impl Keyward {
                 "the code_verifier does not match",
             ));
         }
-        self.require_active_user(found.user_id).await?;
+        let scopes = self.grantable(found.user_id, &found.scopes).await?;
         let refresh = app.grant_types.contains(&GrantType::RefreshToken);
         let issue = self.issue(
             app,
             found.user_id,
-            found.scopes.clone(),
+            scopes,
             Some(found.family_id),
             refresh,
             now,
@@ -205,7 +206,7 @@ impl Keyward {
                 requested
             }
         };
-        self.require_active_user(token.user_id).await?;
+        let scopes = self.grantable(token.user_id, &scopes).await?;
         let mut issue = self.issue(app, token.user_id, scopes, token.family_id, true, now);
         // The new refresh token keeps the originally granted scope.
         if let Some(refresh) = issue
@@ -323,10 +324,23 @@ impl Keyward {
         Ok(())
     }
 
-    async fn require_active_user(&self, user_id: Uuid) -> Result<(), OAuthError> {
-        match self.inner.store.find_user(user_id).await? {
-            Some(user) if user.status == UserStatus::Active => Ok(()),
-            _ => Err(OAuthError::invalid_grant("the user is not active")),
+    /// What of `scopes` the (active) user may grant now: a token never
+    /// carries more than its user is allowed, and the response's `scope`
+    /// names what was granted (§3.3). `invalid_scope` when that is nothing.
+    async fn grantable(&self, user_id: Uuid, scopes: &ScopeSet) -> Result<ScopeSet, OAuthError> {
+        let user = match self.inner.store.find_user(user_id).await? {
+            Some(user) if user.status == UserStatus::Active => user,
+            _ => return Err(OAuthError::invalid_grant("the user is not active")),
+        };
+        let granted: ScopeSet = scopes
+            .intersection(&self.allowed_scopes(&user))
+            .cloned()
+            .collect();
+        if granted.is_empty() {
+            return Err(OAuthError::invalid_scope(
+                "the user may grant none of the requested scopes",
+            ));
         }
+        Ok(granted)
     }
 }
