@@ -97,6 +97,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(introspect::introspect))
         .routes(routes!(introspect::revoke))
         .routes(routes!(metadata::metadata))
+        .routes(routes!(metadata::metadata_for_path))
         .routes(routes!(verify::verify))
 }
 

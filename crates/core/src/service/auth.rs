@@ -86,6 +86,13 @@ impl Rejection {
     }
 }
 
+/// Whether a check may be answered from the cache.
+#[derive(Debug, Clone, Copy)]
+enum Freshness {
+    Cached,
+    Store,
+}
+
 /// A session's `last_seen_at` is written at most this often.
 const SESSION_TOUCH_EVERY: Duration = Duration::minutes(1);
 
@@ -125,13 +132,37 @@ impl Keyward {
         presented: &str,
         ip: Option<&str>,
     ) -> Result<std::result::Result<Verified, Rejection>> {
+        self.check(presented, ip, Freshness::Cached).await
+    }
+
+    /// As [`Self::check_secret`], but always asks the store (and refreshes
+    /// the cache with the answer): for introspection, which must not lag
+    /// behind a revocation on another instance even for the moment its
+    /// notification takes (RFC 7662 §4).
+    pub async fn check_secret_fresh(
+        &self,
+        presented: &str,
+    ) -> Result<std::result::Result<Verified, Rejection>> {
+        self.check(presented, None, Freshness::Store).await
+    }
+
+    async fn check(
+        &self,
+        presented: &str,
+        ip: Option<&str>,
+        freshness: Freshness,
+    ) -> Result<std::result::Result<Verified, Rejection>> {
         let Some(secret) = PlainSecret::parse(presented.trim()) else {
             return Ok(Err(Rejection::NotFound));
         };
         let now = self.inner.clock.now();
         let digest = self.inner.hasher.digest(&secret);
         let cache = &self.inner.cache;
-        let answer = match cache.get(&digest, now) {
+        let hit = match freshness {
+            Freshness::Cached => cache.get(&digest, now),
+            Freshness::Store => None,
+        };
+        let answer = match hit {
             Some(hit) => hit.answer.clone(),
             None => {
                 let epoch = cache.epoch();

@@ -86,9 +86,15 @@ pub fn presented(
 }
 
 /// Authenticates a client, or fails with `invalid_client`.
-pub async fn client(state: &AppState, presented: Presented) -> Result<OAuthApp, OAuthError> {
+pub async fn client(
+    state: &AppState,
+    presented: Presented,
+    ip: Option<&str>,
+) -> Result<OAuthApp, OAuthError> {
     match presented {
-        Presented::Client { id, secret } => state.keyward.authenticate_client(&id, &secret).await,
+        Presented::Client { id, secret } => {
+            state.keyward.authenticate_client(&id, &secret, ip).await
+        }
         _ => Err(OAuthError::invalid_client()),
     }
 }

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::client_auth::{self, Presented};
 use super::error::{OAuthErrorBody, OAuthResult};
 use super::form::Params;
+use crate::extract::ClientIp;
 use crate::state::AppState;
 
 /// An introspection answer. For any token that is not active, exactly
@@ -67,6 +68,7 @@ enum Resolved {
 
 async fn resolve(
     state: &AppState,
+    ip: Option<&str>,
     headers: &HeaderMap,
     params: &mut Params,
     query: Option<&str>,
@@ -83,7 +85,7 @@ async fn resolve(
             .await
             .map(Resolved::Bearer)
             .map_err(|_| OAuthError::invalid_client()),
-        presented => client_auth::client(state, presented)
+        presented => client_auth::client(state, presented, ip)
             .await
             .map(Resolved::Client),
     }
@@ -108,12 +110,20 @@ impl Resolved {
     security(("clientBasic" = []), ("bearer" = [])))]
 pub async fn introspect(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> OAuthResult<Json<IntrospectionBody>> {
     let mut params = Params::parse(&body);
-    let caller = resolve(&state, &headers, &mut params, query.as_deref()).await?;
+    let caller = resolve(
+        &state,
+        ip.as_deref(),
+        &headers,
+        &mut params,
+        query.as_deref(),
+    )
+    .await?;
     let token = params
         .take("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
@@ -144,12 +154,20 @@ pub async fn introspect(
     security(("clientBasic" = []), ("bearer" = [])))]
 pub async fn revoke(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> OAuthResult<()> {
     let mut params = Params::parse(&body);
-    let caller = resolve(&state, &headers, &mut params, query.as_deref()).await?;
+    let caller = resolve(
+        &state,
+        ip.as_deref(),
+        &headers,
+        &mut params,
+        query.as_deref(),
+    )
+    .await?;
     let token = params
         .take("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;

@@ -2,7 +2,7 @@
 //! this server supports, with no empty arrays.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -29,10 +29,33 @@ pub struct Metadata {
 #[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "oauth",
     responses((status = 200, body = Metadata)))]
 pub async fn metadata(State(state): State<AppState>) -> Json<Metadata> {
+    Json(document(&state))
+}
+
+/// Authorization server metadata for an issuer with a path
+/// (`https://host/kw` → `/.well-known/oauth-authorization-server/kw`,
+/// RFC 8414 §3.1); any other path is not found.
+#[utoipa::path(get, path = "/.well-known/oauth-authorization-server/{path}", tag = "oauth",
+    params(("path" = String, Path, description = "The issuer's path")),
+    responses((status = 200, body = Metadata), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn metadata_for_path(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+) -> crate::error::ApiResult<Json<Metadata>> {
+    let issuer_path = url::Url::parse(&state.issuer)
+        .map(|u| u.path().trim_matches('/').to_owned())
+        .unwrap_or_default();
+    if issuer_path.is_empty() || issuer_path != path.trim_matches('/') {
+        return Err(keyward_core::Error::NotFound("no such issuer".into()).into());
+    }
+    Ok(Json(document(&state)))
+}
+
+fn document(state: &AppState) -> Metadata {
     let issuer = state.issuer.clone();
     let at = |path: &str| format!("{issuer}{path}");
     let auth = ["client_secret_basic", "client_secret_post"];
-    Json(Metadata {
+    Metadata {
         authorization_endpoint: at("/oauth/authorize"),
         token_endpoint: at("/oauth/token"),
         introspection_endpoint: at("/oauth/introspect"),
@@ -51,5 +74,5 @@ pub async fn metadata(State(state): State<AppState>) -> Json<Metadata> {
             .collect(),
         authorization_response_iss_parameter_supported: true,
         issuer,
-    })
+    }
 }

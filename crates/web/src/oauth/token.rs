@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use super::client_auth::{self, Presented};
 use super::error::{OAuthErrorBody, OAuthResult};
 use super::form::Params;
+use crate::extract::ClientIp;
 use crate::state::AppState;
 
 /// A successful token response (RFC 6749 §5.1).
@@ -58,6 +59,7 @@ pub struct TokenForm {
     security((), ("clientBasic" = [])))]
 pub async fn token(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: Bytes,
@@ -70,7 +72,7 @@ pub async fn token(
     if matches!(presented, Presented::Bearer(_)) {
         return Err(OAuthError::invalid_client().into());
     }
-    let app = client_auth::client(&state, presented).await?;
+    let app = client_auth::client(&state, presented, ip.as_deref()).await?;
     let request = TokenRequest {
         grant_type: params.take("grant_type"),
         code: params.take("code"),

@@ -1,7 +1,9 @@
 //! Client authentication (RFC 6749 §2.3): a confidential client presents its
 //! id and secret (HTTP Basic or body: the web layer has already refused both
 //! at once, and any in the query). Failures are counted per client id and
-//! throttled, since client secrets are passwords to an attacker.
+//! client address and throttled, since client secrets are passwords to an
+//! attacker; counting per address too keeps one attacker from locking a
+//! client out for everyone.
 
 use uuid::Uuid;
 
@@ -16,9 +18,10 @@ impl Keyward {
         &self,
         client_id: &str,
         secret: &str,
+        ip: Option<&str>,
     ) -> Result<OAuthApp, OAuthError> {
         let now = self.inner.clock.now();
-        let key = format!("client:{}", client_id.trim());
+        let key = format!("client:{}:{}", client_id.trim(), ip.unwrap_or("-"));
         if let Err(wait) = self.inner.client_failures.check(&key, now) {
             let mut err = OAuthError::new(
                 OAuthErrorCode::InvalidClient,

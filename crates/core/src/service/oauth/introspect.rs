@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{OAuthError, OAuthErrorCode, scope_param};
-use crate::model::{OAuthApp, OAuthTokenKind, TokenState, UserStatus};
+use crate::model::{OAuthApp, OAuthTokenKind};
 use crate::scope;
 use crate::secret::{PlainSecret, SecretKind};
 use crate::service::{Invalidation, Keyward, Principal};
@@ -91,18 +91,9 @@ impl Keyward {
                 iss: self.inner.settings.issuer.clone(),
             }
         } else {
-            let Ok(verified) = self.check_secret(presented, None).await? else {
+            let Ok(verified) = self.check_secret_fresh(presented).await? else {
                 return Ok(None);
             };
-            // That answer may come from the cache, which hears of a
-            // revocation on another instance only when its notification
-            // arrives; introspection must not lag behind (RFC 7662 §4).
-            if !self
-                .still_live(&secret, verified.principal.user.id, now)
-                .await?
-            {
-                return Ok(None);
-            }
             let p = verified.principal;
             Introspection {
                 scope: scope_param(&p.scopes),
@@ -120,35 +111,6 @@ impl Keyward {
             Caller::Client(app) if found.client_id != Some(app.client_id) => Ok(None),
             _ => Ok(Some(found)),
         }
-    }
-
-    /// Whether the store (not the cache) still has `secret` as live and its
-    /// user as active. Expiry and scopes come from the verified answer.
-    async fn still_live(
-        &self,
-        secret: &PlainSecret,
-        user_id: Uuid,
-        now: OffsetDateTime,
-    ) -> crate::Result<bool> {
-        let digest = self.inner.hasher.digest(secret);
-        let store = &self.inner.store;
-        let live = match secret.kind() {
-            SecretKind::AccessToken => store
-                .find_oauth_token(&digest)
-                .await?
-                .is_some_and(|t| t.kind == OAuthTokenKind::Access && t.is_live(now)),
-            SecretKind::ApiToken => store
-                .find_token_by_secret(&digest)
-                .await?
-                .is_some_and(|(t, _)| t.state != TokenState::Deactivated),
-            SecretKind::Session => store.find_session(&digest).await?.is_some(),
-            _ => false,
-        };
-        Ok(live
-            && store
-                .find_user(user_id)
-                .await?
-                .is_some_and(|u| u.status == UserStatus::Active))
     }
 
     /// Revokes a presented secret if the caller may.
