@@ -37,7 +37,14 @@ pub fn http_url(field: &str, value: &str) -> Result<url::Url> {
     }
     let url = url::Url::parse(value)
         .map_err(|e| Error::invalid(field, format!("not a valid URL: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+    // The parser forgives `https:///x` and `https:x` (reading `x` as the
+    // host); as written they have no authority, and URIs are compared as
+    // written, so they are refused.
+    let authority = value
+        .get(url.scheme().len()..)
+        .and_then(|rest| rest.strip_prefix("://"))
+        .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !authority {
         return Err(Error::invalid(
             field,
             "must be an absolute http or https URL",
@@ -111,6 +118,8 @@ mod tests {
             "https://u:p@x.y/",
             "https://x.y/#f",
             "nonsense",
+            "https:///cb",
+            "https:cb",
         ] {
             assert!(http_url("u", bad).is_err(), "{bad}");
         }
