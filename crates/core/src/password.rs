@@ -1,12 +1,14 @@
 //! Password hashing: Argon2id with OWASP's parameters (m = 19 MiB, t = 2,
-//! p = 1), run on the blocking pool behind a semaphore so a burst of logins
-//! can neither stall the async executor nor exhaust memory.
+//! p = 1), run on a small fixed set of worker threads so that a burst of
+//! logins can neither stall the async executor nor exhaust memory: at most
+//! one 19 MiB buffer per worker, and each worker reuses its allocator's
+//! memory (on the shared blocking pool, every new thread kept its own).
 
 use std::fmt;
 use std::sync::Arc;
 
 use argon2::{Argon2, PasswordHasher as _, PasswordVerifier as _};
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{Error, Result};
 use crate::random::Random;
@@ -60,7 +62,7 @@ impl Password {
 /// Hashes and verifies passwords off the async executor.
 #[derive(Clone)]
 pub struct PasswordHasher {
-    permits: Arc<Semaphore>,
+    workers: mpsc::Sender<Job>,
     random: Arc<dyn Random>,
     /// A hash of a random password, verified against when the user does not
     /// exist so that both answers take the same time.
@@ -73,42 +75,74 @@ impl fmt::Debug for PasswordHasher {
     }
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Hashes waiting for a worker; beyond this, callers wait to enqueue.
+const QUEUE: usize = 1024;
+
 impl PasswordHasher {
-    /// `concurrency` bounds how many hashes run at once (each takes 19 MiB).
-    pub fn new(random: Arc<dyn Random>, concurrency: usize) -> Self {
+    /// `workers` threads hash at once (each with a 19 MiB buffer); they stop
+    /// when the hasher is dropped.
+    pub fn new(random: Arc<dyn Random>, workers: usize) -> Self {
         let mut pw = [0u8; 32];
         random.fill(&mut pw);
         let dummy = hash_blocking(&pw, random.as_ref()).expect("argon2 with default parameters");
+        let (tx, rx) = mpsc::channel::<Job>(QUEUE);
+        let rx = Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..workers.max(1) {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("keyward-argon2-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = rx.lock().unwrap_or_else(|e| e.into_inner()).blocking_recv();
+                        match job {
+                            Some(job) => job(),
+                            None => return,
+                        }
+                    }
+                })
+                .expect("a password-hashing thread starts");
+        }
         Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            workers: tx,
             random,
             dummy_hash: dummy.into(),
         }
     }
 
+    /// Runs `work` on a hashing thread.
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let (tx, rx) = oneshot::channel();
+        self.workers
+            .send(Box::new(move || {
+                let _ = tx.send(work());
+            }))
+            .await
+            .map_err(|_| Error::internal("the password hashing threads have stopped"))?;
+        rx.await.map_err(Error::internal)
+    }
+
     pub async fn hash(&self, password: &Password) -> Result<String> {
-        let _permit = self.permits.acquire().await.map_err(Error::internal)?;
         let pw = password.0.clone();
         let random = self.random.clone();
-        tokio::task::spawn_blocking(move || hash_blocking(pw.as_bytes(), random.as_ref()))
-            .await
-            .map_err(Error::internal)?
+        self.run(move || hash_blocking(pw.as_bytes(), random.as_ref()))
+            .await?
     }
 
     /// Verifies `password` against `hash`, or against a dummy hash when there
     /// is no user, so that "unknown user" and "wrong password" take as long.
     pub async fn verify(&self, password: &Password, hash: Option<&str>) -> Result<bool> {
-        let _permit = self.permits.acquire().await.map_err(Error::internal)?;
         let pw = password.0.clone();
         let known = hash.is_some();
         let hash = hash.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
-        let ok = tokio::task::spawn_blocking(move || {
-            Argon2::default()
-                .verify_password(pw.as_bytes(), hash.as_str())
-                .is_ok()
-        })
-        .await
-        .map_err(Error::internal)?;
+        let ok = self
+            .run(move || {
+                Argon2::default()
+                    .verify_password(pw.as_bytes(), hash.as_str())
+                    .is_ok()
+            })
+            .await?;
         Ok(known && ok)
     }
 }

@@ -5,8 +5,7 @@
 
 use axum::http::{HeaderMap, header};
 use base64::Engine as _;
-use keyward_core::model::OAuthApp;
-use keyward_core::service::oauth::OAuthError;
+use keyward_core::service::oauth::{Client, OAuthError};
 
 use super::form::Params;
 use crate::state::AppState;
@@ -90,7 +89,7 @@ pub async fn client(
     state: &AppState,
     presented: Presented,
     ip: Option<&str>,
-) -> Result<OAuthApp, OAuthError> {
+) -> Result<Client, OAuthError> {
     match presented {
         Presented::Client { id, secret } => {
             state.keyward.authenticate_client(&id, &secret, ip).await

@@ -87,7 +87,7 @@ async fn resolve(
             .map_err(|_| OAuthError::invalid_client()),
         presented => client_auth::client(state, presented, ip)
             .await
-            .map(Resolved::Client),
+            .map(|c| Resolved::Client(c.app)),
     }
 }
 

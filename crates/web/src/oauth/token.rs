@@ -72,7 +72,7 @@ pub async fn token(
     if matches!(presented, Presented::Bearer(_)) {
         return Err(OAuthError::invalid_client().into());
     }
-    let app = client_auth::client(&state, presented, ip.as_deref()).await?;
+    let client = client_auth::client(&state, presented, ip.as_deref()).await?;
     let request = TokenRequest {
         grant_type: params.take("grant_type"),
         code: params.take("code"),
@@ -81,7 +81,7 @@ pub async fn token(
         refresh_token: params.take("refresh_token"),
         scope: params.take("scope"),
     };
-    let issued = state.keyward.token(&app, request).await?;
+    let issued = state.keyward.token(&client, request).await?;
     let body = TokenBody {
         access_token: issued.access_token.expose().to_owned(),
         token_type: "Bearer",

@@ -8,9 +8,16 @@
 use uuid::Uuid;
 
 use super::{OAuthError, OAuthErrorCode};
-use crate::model::OAuthApp;
+use crate::model::{OAuthApp, User};
 use crate::secret::{PlainSecret, SecretKind};
 use crate::service::Keyward;
+
+/// An authenticated client, with its owner (active, read at the same time).
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub app: OAuthApp,
+    pub owner: User,
+}
 
 impl Keyward {
     /// The app whose id and secret these are.
@@ -19,7 +26,7 @@ impl Keyward {
         client_id: &str,
         secret: &str,
         ip: Option<&str>,
-    ) -> Result<OAuthApp, OAuthError> {
+    ) -> Result<Client, OAuthError> {
         let now = self.inner.clock.now();
         let key = format!("client:{}:{}", client_id.trim(), ip.unwrap_or("-"));
         if let Err(wait) = self.inner.client_failures.check(&key, now) {
@@ -46,19 +53,19 @@ impl Keyward {
             }
             _ => None,
         };
-        let owner_active = match &app {
+        let owner = match &app {
             Some(app) => self
                 .inner
                 .store
                 .find_user(app.user_id)
                 .await?
-                .is_some_and(|u| u.status == crate::model::UserStatus::Active),
-            None => false,
+                .filter(|u| u.status == crate::model::UserStatus::Active),
+            None => None,
         };
-        match app {
-            Some(app) if owner_active => {
+        match (app, owner) {
+            (Some(app), Some(owner)) => {
                 self.inner.client_failures.reset(&key);
-                Ok(app)
+                Ok(Client { app, owner })
             }
             _ => {
                 self.inner.client_failures.record_failure(&key, now);

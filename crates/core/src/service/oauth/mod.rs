@@ -11,6 +11,7 @@ mod pkce;
 mod token;
 
 pub use authorize::{AuthorizeError, AuthorizeRequest, ValidAuthorization};
+pub use client::Client;
 pub use introspect::{Caller, Introspection, RevokeOutcome};
 pub use pkce::s256_challenge;
 pub use token::{TokenRequest, TokenResponse};

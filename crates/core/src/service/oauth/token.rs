@@ -6,9 +6,9 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{OAuthError, OAuthErrorCode, parse_scope_param, pkce, scope_param};
+use super::{Client, OAuthError, OAuthErrorCode, parse_scope_param, pkce, scope_param};
 use crate::model::{
-    AuthCode, GrantType, NewOAuthToken, OAuthApp, OAuthToken, OAuthTokenKind, UserStatus,
+    AuthCode, GrantType, NewOAuthToken, OAuthApp, OAuthToken, OAuthTokenKind, User, UserStatus,
 };
 use crate::random;
 use crate::scope::ScopeSet;
@@ -46,9 +46,10 @@ impl Keyward {
     /// Runs a token request for an authenticated client.
     pub async fn token(
         &self,
-        app: &OAuthApp,
+        client: &Client,
         request: TokenRequest,
     ) -> Result<TokenResponse, OAuthError> {
+        let app = &client.app;
         let grant = request
             .grant_type
             .as_deref()
@@ -66,7 +67,7 @@ impl Keyward {
             ));
         }
         match grant {
-            GrantType::ClientCredentials => self.grant_client_credentials(app, request).await,
+            GrantType::ClientCredentials => self.grant_client_credentials(client, request).await,
             GrantType::AuthorizationCode => self.grant_authorization_code(app, request).await,
             GrantType::RefreshToken => self.grant_refresh_token(app, request).await,
         }
@@ -74,9 +75,10 @@ impl Keyward {
 
     async fn grant_client_credentials(
         &self,
-        app: &OAuthApp,
+        client: &Client,
         request: TokenRequest,
     ) -> Result<TokenResponse, OAuthError> {
+        let app = &client.app;
         let scopes = match request.scope.as_deref() {
             None => app.scopes.clone(),
             Some(requested) => {
@@ -89,7 +91,8 @@ impl Keyward {
                 requested
             }
         };
-        let scopes = self.grantable(app.user_id, &scopes).await?;
+        // The owner was read (and found active) with the client itself.
+        let scopes = self.grantable_by(&client.owner, &scopes)?;
         let now = self.inner.clock.now();
         // No refresh token for client_credentials (§4.4.3).
         let issue = self.issue(app, app.user_id, scopes, None, false, now);
@@ -328,12 +331,16 @@ impl Keyward {
     /// carries more than its user is allowed, and the response's `scope`
     /// names what was granted (§3.3). `invalid_scope` when that is nothing.
     async fn grantable(&self, user_id: Uuid, scopes: &ScopeSet) -> Result<ScopeSet, OAuthError> {
-        let user = match self.inner.store.find_user(user_id).await? {
-            Some(user) if user.status == UserStatus::Active => user,
-            _ => return Err(OAuthError::invalid_grant("the user is not active")),
-        };
+        match self.inner.store.find_user(user_id).await? {
+            Some(user) if user.status == UserStatus::Active => self.grantable_by(&user, scopes),
+            _ => Err(OAuthError::invalid_grant("the user is not active")),
+        }
+    }
+
+    /// As [`Self::grantable`], for a user already read and found active.
+    fn grantable_by(&self, user: &User, scopes: &ScopeSet) -> Result<ScopeSet, OAuthError> {
         let granted: ScopeSet = scopes
-            .intersection(&self.allowed_scopes(&user))
+            .intersection(&self.allowed_scopes(user))
             .cloned()
             .collect();
         if granted.is_empty() {
