@@ -205,11 +205,15 @@ impl Keyward {
         if update.is_empty() {
             return Ok(app);
         }
-        self.inner
+        let app = self
+            .inner
             .store
             .update_app(client_id, &update, self.inner.clock.now())
             .await?
-            .ok_or_else(|| Error::NotFound("app not found".into()))
+            .ok_or_else(|| Error::NotFound("app not found".into()))?;
+        // Its scope and grant types decide what it is issued.
+        self.invalidate(Invalidation::Client(client_id)).await;
+        Ok(app)
     }
 
     /// A new client secret; the old one fails at once (no grace).
@@ -226,6 +230,8 @@ impl Keyward {
             .rotate_app_secret(client_id, &digest, &secret.hint(), self.inner.clock.now())
             .await?
             .ok_or_else(|| Error::NotFound("app not found".into()))?;
+        // The old secret fails at once, here and on every instance.
+        self.invalidate(Invalidation::Client(client_id)).await;
         Ok(IssuedApp { app, secret })
     }
 

@@ -12,6 +12,9 @@
 //!   the [`InvalidationBus`].
 //! - A load that raced with an invalidation is not cached (the epoch check),
 //!   so a revocation can never be undone by a slow miss.
+//! - Beside credential checks, it keeps authenticated OAuth clients (by the
+//!   digest of the secret presented), dropped when the app changes, rotates
+//!   its secret or goes, or when its owner changes.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +24,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::auth::{Rejection, Verified};
+use super::oauth::Client;
 use crate::secret::Digest;
 
 /// Something that changed, and whose cached answers must go.
@@ -117,6 +121,13 @@ pub struct Cached {
     pub fresh_until: OffsetDateTime,
 }
 
+/// An authenticated client, kept while `now < fresh_until`.
+#[derive(Debug)]
+pub struct CachedClient {
+    pub client: Client,
+    pub fresh_until: OffsetDateTime,
+}
+
 /// How long answers may be kept.
 #[derive(Debug, Clone, Copy)]
 pub struct CacheSettings {
@@ -140,6 +151,9 @@ impl Default for CacheSettings {
 
 pub struct CredentialCache {
     entries: Option<quick_cache::sync::Cache<Digest, Arc<Cached>>>,
+    /// Authenticated OAuth clients, by the digest of the secret they
+    /// presented (positive answers only).
+    clients: Option<quick_cache::sync::Cache<Digest, Arc<CachedClient>>>,
     settings: CacheSettings,
     epoch: AtomicU64,
     hits: AtomicU64,
@@ -155,6 +169,8 @@ impl CredentialCache {
         Self {
             entries: (settings.capacity > 0)
                 .then(|| quick_cache::sync::Cache::new(settings.capacity)),
+            clients: (settings.capacity > 0)
+                .then(|| quick_cache::sync::Cache::new((settings.capacity / 10).max(100))),
             settings,
             epoch: AtomicU64::new(0),
             hits: AtomicU64::new(0),
@@ -216,9 +232,42 @@ impl CredentialCache {
         cached
     }
 
+    /// The client that authenticated with this secret digest, if fresh.
+    pub fn client(&self, digest: &Digest, now: OffsetDateTime) -> Option<Client> {
+        self.clients
+            .as_ref()?
+            .get(digest)
+            .filter(|c| now < c.fresh_until)
+            .map(|c| c.client.clone())
+    }
+
+    /// Caches a client authentication loaded at `epoch` (see [`Self::put`]).
+    pub fn put_client(&self, digest: Digest, epoch: Epoch, now: OffsetDateTime, client: Client) {
+        if let Some(clients) = &self.clients
+            && self.epoch.load(Ordering::Acquire) == epoch.0
+        {
+            let fresh_until = now + self.settings.ttl;
+            clients.insert(
+                digest,
+                Arc::new(CachedClient {
+                    client,
+                    fresh_until,
+                }),
+            );
+        }
+    }
+
     /// Drops what `invalidation` names, on this instance.
     pub fn invalidate(&self, invalidation: Invalidation) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
+        if let Some(clients) = &self.clients {
+            match invalidation {
+                Invalidation::All => clients.clear(),
+                Invalidation::Credential(_) => {}
+                Invalidation::User(id) => clients.retain(|_, c| c.client.owner.id != id),
+                Invalidation::Client(id) => clients.retain(|_, c| c.client.app.client_id != id),
+            }
+        }
         let Some(entries) = &self.entries else { return };
         match invalidation {
             Invalidation::All => entries.clear(),

@@ -234,3 +234,45 @@ async fn readiness_follows_the_database_and_recovers_by_itself() {
     assert_eq!(app.me_status(&session).await, StatusCode::OK);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn an_app_secret_rotated_on_one_instance_fails_on_the_other_within_a_second() {
+    let (a, b) = pair().await;
+    let session = a.session("approt", &["member"]).await;
+    let (status, created) = send(a.bearer(Method::POST, "/api/v1/integrations/apps", &session).json(&json!({
+        "clientName": "rotating", "redirectUris": ["https://c.example/cb"], "scope": ["iguide.list"]
+    })))
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let id = created["clientId"].as_str().unwrap().to_owned();
+    let old = created["clientSecret"].as_str().unwrap().to_owned();
+    let issue = |app: &TestApp, secret: &str| {
+        app.request(Method::POST, "/oauth/token")
+            .basic_auth(&id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+    };
+    // B authenticates the client a few times: from then on, from its cache.
+    for _ in 0..3 {
+        assert_eq!(send(issue(&b, &old)).await.0, StatusCode::OK);
+    }
+    let (status, rotated) = send(a.bearer(
+        Method::POST,
+        &format!("/api/v1/integrations/apps/{id}/rotate"),
+        &session,
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let start = Instant::now();
+    while send(issue(&b, &old)).await.0 != StatusCode::UNAUTHORIZED {
+        assert!(
+            start.elapsed() < StdDuration::from_secs(5),
+            "the old secret still works on B"
+        );
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    }
+    assert!(start.elapsed() <= PROPAGATION, "took {:?}", start.elapsed());
+    let new = rotated["clientSecret"].as_str().unwrap();
+    assert_eq!(send(issue(&b, new)).await.0, StatusCode::OK);
+    b.stop().await;
+    a.stop().await;
+}

@@ -39,19 +39,27 @@ impl Keyward {
             ));
             return Err(err);
         }
-        let app = match (
+        let (Ok(id), Some(secret)) = (
             Uuid::parse_str(client_id.trim()),
             PlainSecret::parse(secret),
-        ) {
-            (Ok(id), Some(secret)) if secret.kind() == SecretKind::ClientSecret => {
-                let digest = self.inner.hasher.digest(&secret);
-                self.inner
-                    .store
-                    .find_app(id)
-                    .await?
-                    .filter(|app| app.secret_digest.ct_eq(&digest))
-            }
-            _ => None,
+        ) else {
+            self.inner.client_failures.record_failure(&key, now);
+            return Err(OAuthError::invalid_client());
+        };
+        let digest = self.inner.hasher.digest(&secret);
+        let cache = &self.inner.cache;
+        if let Some(client) = cache.client(&digest, now).filter(|c| c.app.client_id == id) {
+            return Ok(client);
+        }
+        let epoch = cache.epoch();
+        let app = if secret.kind() == SecretKind::ClientSecret {
+            self.inner
+                .store
+                .find_app(id)
+                .await?
+                .filter(|app| app.secret_digest.ct_eq(&digest))
+        } else {
+            None
         };
         let owner = match &app {
             Some(app) => self
@@ -65,7 +73,9 @@ impl Keyward {
         match (app, owner) {
             (Some(app), Some(owner)) => {
                 self.inner.client_failures.reset(&key);
-                Ok(Client { app, owner })
+                let client = Client { app, owner };
+                cache.put_client(digest, epoch, now, client.clone());
+                Ok(client)
             }
             _ => {
                 self.inner.client_failures.record_failure(&key, now);
