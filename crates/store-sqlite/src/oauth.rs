@@ -172,31 +172,44 @@ async fn insert_token_rows(
     conn: &mut SqliteConnection,
     tokens: &[NewOAuthToken],
 ) -> StoreResult<()> {
-    for new in tokens {
-        let t = &new.token;
-        sqlx::query(
+    // Multi-row statements: a group commit of hundreds of issued tokens is a
+    // handful of statements, not one per token (11 bound values a row, far
+    // below SQLite's limit of 32766 per statement).
+    for chunk in tokens.chunks(ROWS_PER_INSERT) {
+        let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
             "INSERT INTO oauth_tokens \
              (id, digest, kind, client_id, user_id, scopes, family_id, created_at, expires_at, \
-              used_at, revoked_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        )
-        .bind(id_text(t.id))
-        .bind(new.digest.as_bytes())
-        .bind(t.kind.as_str())
-        .bind(id_text(t.client_id))
-        .bind(id_text(t.user_id))
-        .bind(json_list(&t.scopes)?)
-        .bind(t.family_id.map(id_text))
-        .bind(secs(t.created_at))
-        .bind(secs(t.expires_at))
-        .bind(t.used_at.map(secs))
-        .bind(t.revoked_at.map(secs))
-        .execute(&mut *conn)
-        .await
-        .map_err(write_error("OAuth token"))?;
+              used_at, revoked_at) ",
+        );
+        let mut scopes = Vec::with_capacity(chunk.len());
+        for new in chunk {
+            scopes.push(json_list(&new.token.scopes)?);
+        }
+        insert.push_values(chunk.iter().zip(scopes), |mut row, (new, scopes)| {
+            let t = &new.token;
+            row.push_bind(id_text(t.id))
+                .push_bind(new.digest.as_bytes().to_vec())
+                .push_bind(t.kind.as_str())
+                .push_bind(id_text(t.client_id))
+                .push_bind(id_text(t.user_id))
+                .push_bind(scopes)
+                .push_bind(t.family_id.map(id_text))
+                .push_bind(secs(t.created_at))
+                .push_bind(secs(t.expires_at))
+                .push_bind(t.used_at.map(secs))
+                .push_bind(t.revoked_at.map(secs));
+        });
+        insert
+            .build()
+            .execute(&mut *conn)
+            .await
+            .map_err(write_error("OAuth token"))?;
     }
     Ok(())
 }
+
+/// Rows per multi-row INSERT of tokens.
+const ROWS_PER_INSERT: usize = 256;
 
 #[async_trait]
 impl OAuthStore for SqliteStore {

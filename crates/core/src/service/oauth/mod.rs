@@ -5,12 +5,14 @@
 //! parses forms and maps [`OAuthError`] to RFC 6749 §5.2 responses.
 
 mod authorize;
+mod batch;
 mod client;
 mod introspect;
 mod pkce;
 mod token;
 
 pub use authorize::{AuthorizeError, AuthorizeRequest, ValidAuthorization};
+pub use batch::TokenWriter;
 pub use client::Client;
 pub use introspect::{Caller, Introspection, RevokeOutcome};
 pub use pkce::s256_challenge;

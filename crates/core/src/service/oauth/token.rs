@@ -96,7 +96,7 @@ impl Keyward {
         let now = self.inner.clock.now();
         // No refresh token for client_credentials (§4.4.3).
         let issue = self.issue(app, app.user_id, scopes, None, false, now);
-        self.inner.store.insert_oauth_tokens(&issue.rows).await?;
+        self.inner.token_writer.insert(issue.rows).await?;
         Ok(issue.response)
     }
 
