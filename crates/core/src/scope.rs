@@ -116,6 +116,10 @@ impl Policy {
         self.applications.iter().map(String::as_str)
     }
 
+    pub fn is_scope(&self, scope: &str) -> bool {
+        self.scopes.contains_key(scope)
+    }
+
     pub fn is_role(&self, role: &str) -> bool {
         self.roles.contains_key(role)
     }

@@ -128,10 +128,13 @@ impl Keyward {
     ) -> Result<Verdict> {
         caller.require(scope::TOKENS_VERIFY)?;
         self.check_verify_request(&request)?;
-        let kind = PlainSecret::parse(request.token.trim()).map(|s| s.kind());
         let verified = match self.check_secret(request.token, ip).await? {
             Ok(verified) => verified,
-            Err(rejection) => return Ok(Verdict::invalid(rejection.into(), kind)),
+            Err(rejection) => {
+                // Only a refused secret needs parsing again, for its kind.
+                let kind = PlainSecret::parse(request.token.trim()).map(|s| s.kind());
+                return Ok(Verdict::invalid(rejection.into(), kind));
+            }
         };
         let restricted = !verified.applications.is_empty();
         let reason = if restricted
@@ -176,7 +179,7 @@ impl Keyward {
         }
         let policy = self.policy();
         for (i, scope) in request.required_scopes.iter().enumerate() {
-            if !policy.scopes().any(|d| d.name == *scope) {
+            if !policy.is_scope(scope) {
                 return Err(Error::invalid(
                     &format!("requiredScopes[{i}]"),
                     format!("unknown scope {scope:?}"),
