@@ -25,7 +25,10 @@ impl UsageRecorder {
             Some(u) if u.at > at => {}
             Some(u) => {
                 u.at = at;
-                if let Some(ip) = ip {
+                // The same address again needs no new copy (the common case).
+                if let Some(ip) = ip
+                    && u.ip.as_deref() != Some(ip)
+                {
                     u.ip = Some(ip.to_owned());
                 }
             }
