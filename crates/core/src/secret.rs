@@ -299,6 +299,21 @@ impl SecretHasher {
         PlainSecret(secret)
     }
 
+    /// A keyed tag of `data` for one `purpose` (e.g. a CSRF token bound to
+    /// a session): 64 hex digits that only the server key can produce.
+    pub fn tag(&self, purpose: &str, data: &[u8]) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(b"keyward-tag\0");
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(data);
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     fn digest_bytes(&self, bytes: &[u8]) -> Digest {
         let mut mac = self.mac.clone();
         mac.update(bytes);
@@ -387,6 +402,18 @@ mod tests {
         assert_ne!(one, a.derive(SecretKind::WebhookSecret, &[8u8; 32]));
         let other = SecretHasher::new(&ServerKey::generate(&OsRandom));
         assert_ne!(one, other.derive(SecretKind::WebhookSecret, &seed));
+    }
+
+    #[test]
+    fn tags_depend_on_purpose_data_and_key() {
+        let key = ServerKey::generate(&OsRandom);
+        let a = SecretHasher::new(&key);
+        assert_eq!(a.tag("csrf", b"s1"), a.tag("csrf", b"s1"));
+        assert_eq!(a.tag("csrf", b"s1").len(), 64);
+        assert_ne!(a.tag("csrf", b"s1"), a.tag("csrf", b"s2"));
+        assert_ne!(a.tag("csrf", b"s1"), a.tag("other", b"s1"));
+        let b = SecretHasher::new(&ServerKey::generate(&OsRandom));
+        assert_ne!(a.tag("csrf", b"s1"), b.tag("csrf", b"s1"));
     }
 
     #[test]
