@@ -3,12 +3,12 @@
 //! deactivation (which keeps the secrets) and the purge of ended grace
 //! periods.
 
-use keyward_core::model::{PreviousSecret, SecretSlot, TokenState};
+use keyward_core::model::{ApiToken, PreviousSecret, SecretSlot, TokenState};
 use keyward_core::secret::{Digest, SecretKind};
 use keyward_core::store::Store;
 use time::Duration;
 
-use crate::fixtures::{SWEEP_EPOCH, T0, id, secret, token, user};
+use crate::fixtures::{SWEEP_EPOCH, T0, TestSecret, id, secret, token, user};
 
 async fn slot_of(store: &dyn Store, digest: &Digest) -> Option<SecretSlot> {
     store
@@ -158,14 +158,7 @@ pub async fn rotate_with_grace(store: &dyn Store) {
 
 /// `revoke_previous` drops the previous secret and keeps the current one.
 pub async fn revoke_previous(store: &dyn Store) {
-    let owner = user(store, T0).await;
-    let (before, first) = token(store, owner.id, T0).await;
-    let second = secret(SecretKind::ApiToken);
-    store
-        .rotate_token(before.id, &second.stored, Some(T0 + Duration::days(7)), T0)
-        .await
-        .expect("rotate_token")
-        .expect("exists");
+    let (before, first, second) = rotated_with_grace(store).await;
     let now = T0 + Duration::hours(1);
     let after = store
         .revoke_previous(before.id, now)
@@ -202,14 +195,7 @@ pub async fn revoke_previous(store: &dyn Store) {
 /// Deactivation is for good and idempotent, and keeps both secrets so that
 /// verification can tell "deactivated" from "unknown".
 pub async fn deactivate_keeps_secrets(store: &dyn Store) {
-    let owner = user(store, T0).await;
-    let (before, first) = token(store, owner.id, T0).await;
-    let second = secret(SecretKind::ApiToken);
-    store
-        .rotate_token(before.id, &second.stored, Some(T0 + Duration::days(7)), T0)
-        .await
-        .expect("rotate_token")
-        .expect("exists");
+    let (before, first, second) = rotated_with_grace(store).await;
     let now = T0 + Duration::hours(1);
     let after = store
         .deactivate_token(before.id, now)
@@ -311,4 +297,18 @@ pub async fn purge_ended_grace(store: &dyn Store) {
         slot_of(store, &lasting_second.stored.digest).await,
         Some(SecretSlot::Current)
     );
+}
+
+/// A new token rotated at `T0` with a 7-day grace: the token as created,
+/// its first (now previous) secret and its second (current) one.
+async fn rotated_with_grace(store: &dyn Store) -> (ApiToken, TestSecret, TestSecret) {
+    let owner = user(store, T0).await;
+    let (before, first) = token(store, owner.id, T0).await;
+    let second = secret(SecretKind::ApiToken);
+    store
+        .rotate_token(before.id, &second.stored, Some(T0 + Duration::days(7)), T0)
+        .await
+        .expect("rotate_token")
+        .expect("exists");
+    (before, first, second)
 }

@@ -69,9 +69,7 @@ async fn two_uri_app(app: &TestApp, session: &str) -> Client {
 
 #[tokio::test]
 async fn a1_get_works_empty_parameters_are_absent_unknown_ones_ignored() {
-    let app = TestApp::spawn().await;
-    let session = app.session("a1", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("a1").await;
     let authz = Authz::new(&client)
         .set("state", "")
         .set("scope", "")
@@ -99,9 +97,7 @@ async fn a1_get_works_empty_parameters_are_absent_unknown_ones_ignored() {
 
 #[tokio::test]
 async fn a2_a_repeated_parameter_is_invalid_request() {
-    let app = TestApp::spawn().await;
-    let session = app.session("a2", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("a2").await;
     for (key, value) in [
         ("scope", "iguide.list"),
         ("response_type", "code"),
@@ -124,9 +120,7 @@ async fn a2_a_repeated_parameter_is_invalid_request() {
 
 #[tokio::test]
 async fn a3_missing_or_unknown_response_type_is_an_error() {
-    let app = TestApp::spawn().await;
-    let session = app.session("a3", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("a3").await;
     let r = authorize_get(
         &app,
         Some(&session),
@@ -262,9 +256,7 @@ async fn a7_several_registered_uris_need_an_explicit_one() {
 
 #[tokio::test]
 async fn a8_redirect_uris_match_by_exact_string_except_the_loopback_port() {
-    let app = TestApp::spawn().await;
-    let session = app.session("a8", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("a8").await;
     for bad in [
         "https://client.example/cb/",
         "https://CLIENT.example/cb",
@@ -323,9 +315,7 @@ async fn a8_redirect_uris_match_by_exact_string_except_the_loopback_port() {
 
 #[tokio::test]
 async fn a9_bad_redirect_uri_or_unknown_client_is_a_page_without_location() {
-    let app = TestApp::spawn().await;
-    let session = app.session("a9", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("a9").await;
     let unknown = Client {
         id: uuid::Uuid::new_v4().to_string(),
         secret: String::new(),
@@ -422,9 +412,7 @@ async fn a10_the_consent_post_needs_the_sessions_csrf_token() {
 
 #[tokio::test]
 async fn g1_the_response_carries_code_and_the_exact_state() {
-    let app = TestApp::spawn().await;
-    let session = app.session("g1", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("g1").await;
     for state in [
         "xyz",
         "a b+c/d=e&f?g#h",
@@ -459,9 +447,7 @@ async fn g1_the_response_carries_code_and_the_exact_state() {
 
 #[tokio::test]
 async fn g2_errors_go_back_to_the_client_with_state() {
-    let app = TestApp::spawn().await;
-    let session = app.session("g2", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("g2").await;
     let cc_only = create_app(
         &app,
         &session,
@@ -506,9 +492,7 @@ async fn g2_errors_go_back_to_the_client_with_state() {
 
 #[tokio::test]
 async fn b1_exact_redirect_matching_follows_the_current_registration() {
-    let app = TestApp::spawn().await;
-    let session = app.session("b1", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("b1").await;
     for bad in [
         "https://client.example/c%62",
         "https://client.example/x/../cb",
@@ -613,9 +597,7 @@ async fn b2_no_open_redirector_login_next_only_local_paths() {
 
 #[tokio::test]
 async fn b4_implicit_grant_is_unsupported() {
-    let app = TestApp::spawn().await;
-    let session = app.session("b4", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("b4").await;
     for rt in ["token", "id_token token", "code token"] {
         let r = authorize_get(
             &app,
@@ -762,9 +744,7 @@ async fn b10_pages_cannot_be_framed() {
 
 #[tokio::test]
 async fn b11_authorize_has_no_cors() {
-    let app = TestApp::spawn().await;
-    let session = app.session("b11", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("b11").await;
     let path = format!("/oauth/authorize?{}", Authz::new(&client).query());
     let preflight = reply(
         raw(&app, Method::OPTIONS, &path)

@@ -11,14 +11,11 @@ use std::time::{Duration as StdDuration, Instant};
 
 use reqwest::StatusCode;
 
-use crate::harness::TestApp;
 use crate::oauth_support::*;
 
 #[tokio::test]
 async fn c1_basic_is_accepted_at_token_revocation_and_introspection() {
-    let app = TestApp::spawn().await;
-    let session = app.session("c1", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, _, client) = app_with_client("c1").await;
     let r = post_form(
         &app,
         "/oauth/token",
@@ -54,9 +51,7 @@ async fn c1_basic_is_accepted_at_token_revocation_and_introspection() {
 
 #[tokio::test]
 async fn c2_basic_credentials_are_form_urlencoded() {
-    let app = TestApp::spawn().await;
-    let session = app.session("c2", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, _, client) = app_with_client("c2").await;
     // Keyward secrets are base62, so none contains `:`, `+` or `%`; what can
     // be shown is that the server form-decodes both parts before comparing:
     // every byte percent-encoded still authenticates...
@@ -98,9 +93,7 @@ async fn c2_basic_credentials_are_form_urlencoded() {
 
 #[tokio::test]
 async fn c3_client_credentials_in_the_query_are_rejected() {
-    let app = TestApp::spawn().await;
-    let session = app.session("c3", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, _, client) = app_with_client("c3").await;
     let access = str_of(&client_credentials(&app, &client).await, "access_token").to_owned();
     let query = encode(&[("client_id", &client.id), ("client_secret", &client.secret)]);
     let secret_only = encode(&[("client_secret", &client.secret)]);
@@ -146,9 +139,7 @@ async fn c3_client_credentials_in_the_query_are_rejected() {
 
 #[tokio::test]
 async fn c4_basic_and_body_secret_together_are_invalid_request() {
-    let app = TestApp::spawn().await;
-    let session = app.session("c4", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, _, client) = app_with_client("c4").await;
     let access = str_of(&client_credentials(&app, &client).await, "access_token").to_owned();
     for path in ["/oauth/token", "/oauth/introspect", "/oauth/revoke"] {
         let r = post_form(
@@ -171,9 +162,7 @@ async fn c4_basic_and_body_secret_together_are_invalid_request() {
 
 #[tokio::test]
 async fn c5_failed_client_authentication_is_throttled() {
-    let app = TestApp::spawn().await;
-    let session = app.session("c5", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, _, client) = app_with_client("c5").await;
     let wrong = Client {
         id: client.id.clone(),
         secret: format!("{}x", client.secret),
@@ -215,9 +204,7 @@ async fn c6_a_client_without_a_secret_is_never_authenticated() {
     // There are no public clients: a request that presents only a client_id
     // (what a public client would send) or nothing is `invalid_client`, so
     // client_credentials cannot be had without a secret.
-    let app = TestApp::spawn().await;
-    let session = app.session("c6", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, _, client) = app_with_client("c6").await;
     for pairs in [
         vec![
             ("grant_type", "client_credentials"),

@@ -21,9 +21,7 @@ fn code_request<'a>(code: &'a str, verifier: &'a str) -> Vec<(&'a str, &'a str)>
 
 #[tokio::test]
 async fn g3_an_expired_code_is_invalid_grant() {
-    let app = TestApp::spawn().await;
-    let session = app.session("g3", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("g3").await;
     let code = code_for(&app, &session, &Authz::new(&client)).await;
     app.advance(time::Duration::seconds(61));
     token(&app, &client, &code_request(&code, VERIFIER))
@@ -51,9 +49,7 @@ async fn g3_the_code_lifetime_is_capped_at_ten_minutes() {
 
 #[tokio::test]
 async fn g4_a_second_redemption_fails_and_revokes_the_first_tokens() {
-    let app = TestApp::spawn().await;
-    let session = app.session("g4", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("g4").await;
     let code = code_for(&app, &session, &Authz::new(&client)).await;
     let first = redeem(&app, &client, &code).await;
     let access = str_of(&first, "access_token");
@@ -77,9 +73,7 @@ async fn g4_a_second_redemption_fails_and_revokes_the_first_tokens() {
 
 #[tokio::test]
 async fn g5_a_code_is_bound_to_its_client() {
-    let app = TestApp::spawn().await;
-    let session = app.session("g5", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("g5").await;
     let thief = standard_app(&app, &session).await;
     let code = code_for(&app, &session, &Authz::new(&client)).await;
     token(&app, &thief, &code_request(&code, VERIFIER))
@@ -92,9 +86,7 @@ async fn g5_a_code_is_bound_to_its_client() {
 
 #[tokio::test]
 async fn g6_a_redirect_uri_sent_must_be_repeated_identically() {
-    let app = TestApp::spawn().await;
-    let session = app.session("g6", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("g6").await;
     let authz = Authz::new(&client).set("redirect_uri", REDIRECT);
     for wrong in [
         None,
@@ -120,9 +112,7 @@ async fn g6_a_redirect_uri_sent_must_be_repeated_identically() {
 
 #[tokio::test]
 async fn g7_redeeming_without_client_authentication_is_invalid_client() {
-    let app = TestApp::spawn().await;
-    let session = app.session("g7", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("g7").await;
     let code = code_for(&app, &session, &Authz::new(&client)).await;
     // The id with another app's (well-formed) secret.
     let other = standard_app(&app, &session).await;
@@ -160,9 +150,7 @@ async fn g7_redeeming_without_client_authentication_is_invalid_client() {
 async fn g8_a_token_request_without_client_id_is_refused() {
     // No public clients exist: a token request naming no client at all is
     // unauthenticated, `invalid_client` (401), for every grant.
-    let app = TestApp::spawn().await;
-    let session = app.session("g8", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("g8").await;
     let code = code_for(&app, &session, &Authz::new(&client)).await;
     for pairs in [
         code_request(&code, VERIFIER),
@@ -181,9 +169,7 @@ async fn p1_s256_works_end_to_end_with_the_appendix_b_vector() {
         keyward_core::service::oauth::s256_challenge(VERIFIER),
         CHALLENGE
     );
-    let app = TestApp::spawn().await;
-    let session = app.session("p1", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("p1").await;
     let code = code_for(&app, &session, &Authz::new(&client)).await;
     let tokens = redeem(&app, &client, &code).await;
     assert!(str_of(&tokens, "access_token").starts_with("kwa_"));
@@ -206,9 +192,7 @@ async fn p1_s256_works_end_to_end_with_the_appendix_b_vector() {
 
 #[tokio::test]
 async fn p2_plain_and_a_missing_method_are_invalid_request() {
-    let app = TestApp::spawn().await;
-    let session = app.session("p2", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("p2").await;
     for authz in [
         Authz::new(&client)
             .set("code_challenge_method", "plain")
@@ -235,9 +219,7 @@ async fn p2_plain_and_a_missing_method_are_invalid_request() {
 async fn p3_a_missing_code_challenge_is_an_invalid_request_redirect() {
     // PKCE is required of every client here (all are confidential; the
     // RFC's MUST for public clients applies to all of them).
-    let app = TestApp::spawn().await;
-    let session = app.session("p3", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("p3").await;
     let authz = Authz::new(&client).remove("code_challenge");
     let r = authorize_get(&app, Some(&session), &authz.query()).await;
     assert_eq!(r.status, StatusCode::FOUND, "{}", r.text);
@@ -275,9 +257,7 @@ async fn p3_a_missing_code_challenge_is_an_invalid_request_redirect() {
 
 #[tokio::test]
 async fn p4_an_unsupported_method_is_invalid_request() {
-    let app = TestApp::spawn().await;
-    let session = app.session("p4", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("p4").await;
     for method in ["S512", "s256", "S256 ", "RS256"] {
         let authz = Authz::new(&client).set("code_challenge_method", method);
         let r = authorize_get(&app, Some(&session), &authz.query()).await;
@@ -308,9 +288,7 @@ async fn p4_an_unsupported_method_is_invalid_request() {
 
 #[tokio::test]
 async fn p5_the_challenge_is_stored_not_encoded_in_the_code() {
-    let app = TestApp::spawn().await;
-    let session = app.session("p5", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("p5").await;
     let a = code_for(&app, &session, &Authz::new(&client)).await;
     let b = code_for(&app, &session, &Authz::new(&client)).await;
     for code in [&a, &b] {
@@ -337,9 +315,7 @@ async fn p5_the_challenge_is_stored_not_encoded_in_the_code() {
 
 #[tokio::test]
 async fn p6_a_wrong_verifier_is_invalid_grant() {
-    let app = TestApp::spawn().await;
-    let session = app.session("p6", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("p6").await;
     let code = code_for(&app, &session, &Authz::new(&client)).await;
     let mut near = VERIFIER.to_owned();
     near.replace_range(42.., "l");
@@ -356,9 +332,7 @@ async fn p6_a_wrong_verifier_is_invalid_grant() {
 
 #[tokio::test]
 async fn p7_a_verifier_of_the_wrong_shape_is_invalid_grant() {
-    let app = TestApp::spawn().await;
-    let session = app.session("p7", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("p7").await;
     // Each challenge is the S256 of its malformed verifier, so the shape is
     // the only thing wrong.
     let bad = [
@@ -407,9 +381,7 @@ async fn p8_no_code_without_a_challenge_so_no_downgrade() {
     // exists whose authorization had none; a verifier can never be paired
     // with such a code. What is checked: no code is issued without one, by
     // either the GET or the consent POST.
-    let app = TestApp::spawn().await;
-    let session = app.session("p8", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("p8").await;
     let authz = Authz::new(&client)
         .remove("code_challenge")
         .remove("code_challenge_method");
@@ -431,9 +403,7 @@ async fn p8_no_code_without_a_challenge_so_no_downgrade() {
 
 #[tokio::test]
 async fn p9_a_challenged_code_without_verifier_is_invalid_grant() {
-    let app = TestApp::spawn().await;
-    let session = app.session("p9", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("p9").await;
     let code = code_for(&app, &session, &Authz::new(&client)).await;
     token(
         &app,
@@ -451,9 +421,7 @@ async fn p9_a_challenged_code_without_verifier_is_invalid_grant() {
 
 #[tokio::test]
 async fn b3_pkce_is_supported_enforced_downgrade_proof_and_published() {
-    let app = TestApp::spawn().await;
-    let session = app.session("b3", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("b3").await;
     // Published (M5).
     let r = reply(raw(
         &app,

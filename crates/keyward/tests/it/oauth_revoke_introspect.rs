@@ -13,9 +13,7 @@ async fn revoke(app: &TestApp, client: &Client, pairs: &[(&str, &str)]) -> Reply
 
 #[tokio::test]
 async fn v1_revoke_takes_a_form_with_token_and_an_optional_hint() {
-    let app = TestApp::spawn().await;
-    let session = app.session("v1", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("v1").await;
     let tokens = grant(&app, &session, &client).await;
     revoke(&app, &client, &[])
         .await
@@ -51,9 +49,7 @@ async fn v1_revoke_takes_a_form_with_token_and_an_optional_hint() {
 
 #[tokio::test]
 async fn v2_access_and_refresh_tokens_are_revocable() {
-    let app = TestApp::spawn().await;
-    let session = app.session("v2", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("v2").await;
     let tokens = grant(&app, &session, &client).await;
     let access = str_of(&tokens, "access_token");
     revoke(&app, &client, &[("token", access)]).await;
@@ -75,9 +71,7 @@ async fn v2_access_and_refresh_tokens_are_revocable() {
 
 #[tokio::test]
 async fn v3_client_credentials_are_checked_first() {
-    let app = TestApp::spawn().await;
-    let session = app.session("v3", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("v3").await;
     let other = standard_app(&app, &session).await;
     let wrong = Client {
         id: client.id.clone(),
@@ -97,9 +91,7 @@ async fn v3_client_credentials_are_checked_first() {
 
 #[tokio::test]
 async fn v4_another_clients_token_is_not_revoked() {
-    let app = TestApp::spawn().await;
-    let session = app.session("v4", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("v4").await;
     let other = standard_app(&app, &session).await;
     let tokens = grant(&app, &session, &client).await;
     for t in [
@@ -117,9 +109,7 @@ async fn v4_another_clients_token_is_not_revoked() {
 
 #[tokio::test]
 async fn v5_unknown_or_already_invalid_tokens_give_200() {
-    let app = TestApp::spawn().await;
-    let session = app.session("v5", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("v5").await;
     let tokens = grant(&app, &session, &client).await;
     let access = str_of(&tokens, "access_token");
     let r = revoke(&app, &client, &[("token", access)]).await;
@@ -143,9 +133,7 @@ async fn v5_unknown_or_already_invalid_tokens_give_200() {
 
 #[tokio::test]
 async fn v6_a_wrong_hint_still_revokes() {
-    let app = TestApp::spawn().await;
-    let session = app.session("v6", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("v6").await;
     for hint in ["refresh_token", "access_token", "nonsense"] {
         let tokens = grant(&app, &session, &client).await;
         let access = str_of(&tokens, "access_token");
@@ -169,9 +157,7 @@ async fn v6_a_wrong_hint_still_revokes() {
 
 #[tokio::test]
 async fn v7_revoking_a_refresh_token_ends_its_access_tokens() {
-    let app = TestApp::spawn().await;
-    let session = app.session("v7", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("v7").await;
     let first = grant(&app, &session, &client).await;
     let second = refresh(&app, &client, str_of(&first, "refresh_token"))
         .await
@@ -197,9 +183,7 @@ async fn v7_revoking_a_refresh_token_ends_its_access_tokens() {
 
 #[tokio::test]
 async fn v8_an_unsupported_token_type_is_refused() {
-    let app = TestApp::spawn().await;
-    let session = app.session("v8", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("v8").await;
     let code = code_for(&app, &session, &Authz::new(&client)).await;
     for t in [client.secret.as_str(), code.as_str()] {
         revoke(&app, &client, &[("token", t)])
@@ -214,9 +198,7 @@ async fn v8_an_unsupported_token_type_is_refused() {
 
 #[tokio::test]
 async fn i1_introspection_needs_a_caller() {
-    let app = TestApp::spawn().await;
-    let session = app.session("i1", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("i1").await;
     let other = standard_app(&app, &session).await;
     let access = str_of(&client_credentials(&app, &client).await, "access_token").to_owned();
     let wrong = Client {
@@ -252,9 +234,7 @@ async fn i1_introspection_needs_a_caller() {
 
 #[tokio::test]
 async fn i2_the_answer_is_json_with_a_boolean_active() {
-    let app = TestApp::spawn().await;
-    let session = app.session("i2", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, _, client) = app_with_client("i2").await;
     let access = str_of(&client_credentials(&app, &client).await, "access_token").to_owned();
     for (token, want) in [(access.as_str(), true), ("nope", false)] {
         let r = post_form(
@@ -282,9 +262,7 @@ async fn i2_the_answer_is_json_with_a_boolean_active() {
 
 #[tokio::test]
 async fn i3_inactive_tokens_give_exactly_active_false() {
-    let app = TestApp::spawn().await;
-    let session = app.session("i3", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("i3").await;
     let other = standard_app(&app, &session).await;
     let exactly =
         |v: serde_json::Value, what: &str| assert_eq!(v, json!({"active": false}), "{what}");
@@ -351,9 +329,7 @@ async fn revoke_ok(app: &TestApp, client: &Client, token: &str) {
 
 #[tokio::test]
 async fn i4_revoke_then_introspect_is_inactive_at_once() {
-    let app = TestApp::spawn().await;
-    let session = app.session("i4", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("i4").await;
     for _ in 0..5 {
         let tokens = grant(&app, &session, &client).await;
         let access = str_of(&tokens, "access_token");
@@ -439,9 +415,7 @@ async fn i4_revoke_on_one_instance_introspect_on_another() {
 
 #[tokio::test]
 async fn i5_a_wrong_hint_still_resolves_the_token() {
-    let app = TestApp::spawn().await;
-    let session = app.session("i5", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("i5").await;
     let tokens = grant(&app, &session, &client).await;
     for (token, hint) in [
         (str_of(&tokens, "access_token"), "refresh_token"),
@@ -501,9 +475,7 @@ async fn i6_an_active_answer_describes_the_token() {
 
 #[tokio::test]
 async fn i7_get_introspect_is_405() {
-    let app = TestApp::spawn().await;
-    let session = app.session("i7", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, _, client) = app_with_client("i7").await;
     let access = str_of(&client_credentials(&app, &client).await, "access_token").to_owned();
     for path in ["/oauth/introspect", "/oauth/revoke"] {
         let r = reply(

@@ -47,6 +47,15 @@ pub async fn create_app(app: &TestApp, session: &str, body: Value) -> Client {
 
 /// An app redirecting to [`REDIRECT`] with scopes `iguide.list iguide.ro`
 /// and every grant type.
+/// A fresh server, a member named `user` signed in (the session secret), and
+/// a standard app of theirs: how most checklist tests begin.
+pub async fn app_with_client(user: &str) -> (TestApp, String, Client) {
+    let app = TestApp::spawn().await;
+    let session = app.session(user, &["member"]).await;
+    let client = standard_app(&app, &session).await;
+    (app, session, client)
+}
+
 pub async fn standard_app(app: &TestApp, session: &str) -> Client {
     create_app(
         app,

@@ -43,9 +43,7 @@ fn assert_token_response(r: &Reply, what: &str) -> Value {
 
 #[tokio::test]
 async fn k1_only_authenticated_clients_with_the_grant_may_use_client_credentials() {
-    let app = TestApp::spawn().await;
-    let session = app.session("k1", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("k1").await;
     let r = post_form(
         &app,
         "/oauth/token",
@@ -72,9 +70,7 @@ async fn k1_only_authenticated_clients_with_the_grant_may_use_client_credentials
 
 #[tokio::test]
 async fn k2_client_credentials_without_authentication_is_invalid_client() {
-    let app = TestApp::spawn().await;
-    let session = app.session("k2", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("k2").await;
     let other = standard_app(&app, &session).await;
     let wrong = Client {
         id: client.id.clone(),
@@ -105,9 +101,7 @@ async fn k2_client_credentials_without_authentication_is_invalid_client() {
 
 #[tokio::test]
 async fn k3_client_credentials_issue_no_refresh_token() {
-    let app = TestApp::spawn().await;
-    let session = app.session("k3", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, _, client) = app_with_client("k3").await;
     for auth in [Auth::Basic(&client), Auth::Post(&client)] {
         let r = post_form(
             &app,
@@ -124,9 +118,7 @@ async fn k3_client_credentials_issue_no_refresh_token() {
 
 #[tokio::test]
 async fn k4_scope_is_reported_and_bounded_by_the_client() {
-    let app = TestApp::spawn().await;
-    let session = app.session("k4", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, _, client) = app_with_client("k4").await;
     // Nothing requested: the default is granted and named.
     let body = client_credentials(&app, &client).await;
     assert_eq!(body["scope"], "iguide.list iguide.ro");
@@ -203,9 +195,7 @@ async fn k4_the_scope_reported_is_the_scope_actually_granted() {
 
 #[tokio::test]
 async fn t1_token_responses_are_uncacheable_json_with_token_and_type() {
-    let app = TestApp::spawn().await;
-    let session = app.session("t1", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("t1").await;
     let r = token(&app, &client, &[("grant_type", "client_credentials")]).await;
     assert_token_response(&r, "client_credentials");
     let code = code_for(&app, &session, &Authz::new(&client)).await;
@@ -240,9 +230,7 @@ async fn t1_token_responses_are_uncacheable_json_with_token_and_type() {
 
 #[tokio::test]
 async fn t2_errors_are_json_error_objects_400_by_default() {
-    let app = TestApp::spawn().await;
-    let session = app.session("t2", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, _, client) = app_with_client("t2").await;
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
         (vec![], "invalid_request"),
         (
@@ -298,9 +286,7 @@ async fn t2_errors_are_json_error_objects_400_by_default() {
 
 #[tokio::test]
 async fn t3_failed_header_authentication_is_401_with_www_authenticate_basic() {
-    let app = TestApp::spawn().await;
-    let session = app.session("t3", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("t3").await;
     let other = standard_app(&app, &session).await;
     let wrong = basic_header(&client.id, &other.secret);
     let unknown = basic_header(&uuid::Uuid::new_v4().to_string(), &client.secret);
@@ -635,9 +621,7 @@ async fn t5_error_and_description_use_only_the_allowed_characters() {
 
 #[tokio::test]
 async fn t6_unknown_grant_type_and_get_token() {
-    let app = TestApp::spawn().await;
-    let session = app.session("t6", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, _, client) = app_with_client("t6").await;
     for grant in [
         "implicit",
         "urn:ietf:params:oauth:grant-type:jwt-bearer",
@@ -664,9 +648,7 @@ async fn t6_unknown_grant_type_and_get_token() {
 
 #[tokio::test]
 async fn t7_refresh_needs_the_client_that_holds_it_and_no_new_scope() {
-    let app = TestApp::spawn().await;
-    let session = app.session("t7", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("t7").await;
     let other = standard_app(&app, &session).await;
     let tokens = grant(&app, &session, &client).await;
     let refresh_token = str_of(&tokens, "refresh_token");
@@ -718,9 +700,7 @@ fn assert_strong(secret: &str, prefix: &str) {
 
 #[tokio::test]
 async fn t8_every_issued_secret_has_at_least_160_bits() {
-    let app = TestApp::spawn().await;
-    let session = app.session("t8", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("t8").await;
     let mut all = BTreeSet::new();
     assert_strong(&client.secret, "kwc_");
     all.insert(client.secret.clone());
@@ -779,9 +759,7 @@ async fn b5_the_password_grant_is_unsupported() {
 
 #[tokio::test]
 async fn b6_refresh_tokens_rotate_and_replay_revokes_the_family() {
-    let app = TestApp::spawn().await;
-    let session = app.session("b6", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("b6").await;
     let first = grant(&app, &session, &client).await;
     let r1 = str_of(&first, "refresh_token").to_owned();
     let second = refresh(&app, &client, &r1).await.json();
@@ -919,9 +897,7 @@ async fn b12_clients_cannot_choose_their_client_id() {
 
 #[tokio::test]
 async fn b13_access_tokens_are_limited_to_their_scopes() {
-    let app = TestApp::spawn().await;
-    let session = app.session("b13", &["member"]).await;
-    let client = standard_app(&app, &session).await;
+    let (app, session, client) = app_with_client("b13").await;
     let code = code_for(
         &app,
         &session,
