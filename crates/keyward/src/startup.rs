@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::http::HeaderName;
+use axum::serve::ListenerExt;
 use keyward_core::clock::{Clock, SystemClock};
 use keyward_core::random::{OsRandom, Random};
 use keyward_core::service::{Keyward, Parts};
@@ -155,7 +156,14 @@ impl Application {
         let app = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, app)
+        // Answers are small and each is written whole: send them at once
+        // rather than wait for the previous segment's acknowledgement.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %err, "could not set TCP_NODELAY");
+            }
+        });
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
         background.abort();

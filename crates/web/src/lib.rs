@@ -31,8 +31,5 @@ pub fn router(state: AppState, config: &WebConfig) -> Router {
         }),
     );
     let metrics = state.metrics.clone();
-    layers::wrap(api.with_state(state), config).layer(axum::middleware::from_fn_with_state(
-        metrics,
-        metrics::track,
-    ))
+    layers::wrap(api.with_state(state), config, metrics)
 }

@@ -11,11 +11,10 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, Method, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use keyward_core::service::{Keyward, VerifyReason};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, Recorder, Unit};
@@ -43,13 +42,23 @@ const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 static METADATA: Metadata<'static> =
     Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
 
-/// The application's metrics. Cheap to clone.
+/// The application's metrics. Cheap to clone (one shared registry).
 #[derive(Clone)]
-pub struct Metrics {
+pub struct Metrics(Arc<Registry>);
+
+pub struct Registry {
     recorder: Arc<PrometheusRecorder>,
-    requests: Arc<RouteHandles>,
+    requests: RouteHandles,
     /// One counter per verification outcome, registered up front.
-    verify: Arc<[(&'static str, Counter)]>,
+    verify: Box<[(&'static str, Counter)]>,
+}
+
+impl std::ops::Deref for Metrics {
+    type Target = Registry;
+
+    fn deref(&self) -> &Registry {
+        &self.0
+    }
 }
 
 /// The request counter and latency histogram of each (route, method,
@@ -90,13 +99,15 @@ impl Metrics {
                 (outcome, recorder.register_counter(&key, &METADATA))
             })
             .collect();
-        Self {
+        Self(Arc::new(Registry {
             recorder,
-            requests: Arc::default(),
+            requests: RouteHandles::default(),
             verify,
-        }
+        }))
     }
+}
 
+impl Registry {
     fn counter(&self, name: &'static str, labels: Vec<Label>) -> Counter {
         self.recorder
             .register_counter(&Key::from_parts(name, labels), &METADATA)
@@ -221,19 +232,8 @@ async fn upkeep(recorder: Weak<PrometheusRecorder>) {
     }
 }
 
-/// The middleware that counts every request, routed or not.
-pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = method_label(request.method());
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let response = next.run(request).await;
-    let route = route.as_ref().map_or("<unmatched>", MatchedPath::as_str);
-    metrics.http_request(method, route, response.status().as_u16(), started.elapsed());
-    response
-}
-
 /// A caller may send any method; only the standard ones become labels.
-fn method_label(method: &Method) -> &'static str {
+pub(crate) fn method_label(method: &Method) -> &'static str {
     match method.as_str() {
         "GET" => "GET",
         "POST" => "POST",
