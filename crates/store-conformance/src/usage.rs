@@ -12,7 +12,7 @@ fn use_of(token_id: Uuid, at: OffsetDateTime, ip: Option<&str>) -> TokenUsage {
     TokenUsage {
         token_id,
         at,
-        ip: ip.map(str::to_owned),
+        ip: ip.map(|ip| ip.parse().expect("an IP address")),
     }
 }
 

@@ -405,7 +405,10 @@ impl TokenStore for PgStore {
         }
         let ids: Vec<Uuid> = batch.iter().map(|u| u.token_id).collect();
         let ats: Vec<OffsetDateTime> = batch.iter().map(|u| u.at).collect();
-        let ips: Vec<Option<&str>> = batch.iter().map(|u| u.ip.as_deref()).collect();
+        let ips: Vec<Option<String>> = batch
+            .iter()
+            .map(|u| u.ip.map(|ip| ip.to_string()))
+            .collect();
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         sqlx::query("SELECT id FROM api_tokens WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
             .bind(&ids)

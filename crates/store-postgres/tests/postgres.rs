@@ -172,7 +172,7 @@ async fn concurrent_usage_flushes_do_not_deadlock() {
                         .map(|&token_id| TokenUsage {
                             token_id,
                             at: T0 + Duration::seconds(round),
-                            ip: Some(format!("10.0.0.{n}")),
+                            ip: Some(std::net::IpAddr::from([10, 0, 0, n as u8])),
                         })
                         .collect();
                     store

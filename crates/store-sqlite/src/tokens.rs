@@ -373,7 +373,7 @@ impl TokenStore for SqliteStore {
             )
             .bind(id_text(usage.token_id))
             .bind(secs(usage.at))
-            .bind(usage.ip.as_deref())
+            .bind(usage.ip.map(|ip| ip.to_string()))
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;

@@ -225,7 +225,7 @@ pub enum SecretSlot {
 pub struct TokenUsage {
     pub token_id: Uuid,
     pub at: OffsetDateTime,
-    pub ip: Option<String>,
+    pub ip: Option<std::net::IpAddr>,
 }
 
 /// Grace periods are whole seconds.

@@ -3,6 +3,7 @@
 //! look up, then judge the credential and its owner as of now.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -23,10 +24,12 @@ pub struct CredentialRef {
 
 /// Who is calling, through which credential, with which effective scopes.
 #[derive(Debug, Clone)]
+/// Shared rather than copied: a cached answer is handed to every request
+/// that presents the same secret.
 pub struct Principal {
-    pub user: User,
+    pub user: Arc<User>,
     pub credential: CredentialRef,
-    pub scopes: ScopeSet,
+    pub scopes: Arc<ScopeSet>,
 }
 
 impl Principal {
@@ -103,7 +106,7 @@ impl Keyward {
         &self,
         presented: &str,
         claimed_id: Option<&str>,
-        ip: Option<&str>,
+        ip: Option<std::net::IpAddr>,
     ) -> Result<Principal> {
         let verified = match self.check_secret(presented, ip).await? {
             Ok(v) => v,
@@ -130,7 +133,7 @@ impl Keyward {
     pub async fn check_secret(
         &self,
         presented: &str,
-        ip: Option<&str>,
+        ip: Option<std::net::IpAddr>,
     ) -> Result<std::result::Result<Verified, Rejection>> {
         self.check(presented, ip, Freshness::Cached).await
     }
@@ -149,7 +152,7 @@ impl Keyward {
     async fn check(
         &self,
         presented: &str,
-        ip: Option<&str>,
+        ip: Option<std::net::IpAddr>,
         freshness: Freshness,
     ) -> Result<std::result::Result<Verified, Rejection>> {
         let Some(secret) = PlainSecret::parse(presented.trim()) else {
@@ -217,7 +220,7 @@ impl Keyward {
             Err(rejection) => return Ok(about(rejection)),
         };
         let allowed = self.allowed_scopes(&owner);
-        let scopes = token.scopes.intersection(&allowed).cloned().collect();
+        let scopes = Arc::new(token.scopes.intersection(&allowed).cloned().collect());
         Ok(Loaded {
             credential_id: Some(token.id),
             user_id: Some(owner.id),
@@ -225,7 +228,7 @@ impl Keyward {
             valid_until: expires_at,
             answer: Ok(Verified {
                 principal: Principal {
-                    user: owner,
+                    user: Arc::new(owner),
                     credential: CredentialRef {
                         kind: SecretKind::ApiToken,
                         id: token.id,
@@ -263,7 +266,7 @@ impl Keyward {
             Err(rejection) => return Ok(about(rejection)),
         };
         let allowed = self.allowed_scopes(&owner);
-        let scopes = token.scopes.intersection(&allowed).cloned().collect();
+        let scopes = Arc::new(token.scopes.intersection(&allowed).cloned().collect());
         Ok(Loaded {
             credential_id: Some(token.id),
             user_id: Some(owner.id),
@@ -271,7 +274,7 @@ impl Keyward {
             valid_until: Some(token.expires_at),
             answer: Ok(Verified {
                 principal: Principal {
-                    user: owner,
+                    user: Arc::new(owner),
                     credential: CredentialRef {
                         kind: SecretKind::AccessToken,
                         id: token.id,
@@ -310,7 +313,7 @@ impl Keyward {
         if now - session.last_seen_at >= SESSION_TOUCH_EVERY {
             self.inner.store.touch_session(session.id, now).await?;
         }
-        let scopes = self.allowed_scopes(&owner);
+        let scopes = Arc::new(self.allowed_scopes(&owner));
         let ends_at = (now + idle).min(session.expires_at);
         Ok(Loaded {
             credential_id: Some(session.id),
@@ -319,7 +322,7 @@ impl Keyward {
             valid_until: Some(ends_at),
             answer: Ok(Verified {
                 principal: Principal {
-                    user: owner,
+                    user: Arc::new(owner),
                     credential: CredentialRef {
                         kind: SecretKind::Session,
                         id: session.id,

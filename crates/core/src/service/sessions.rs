@@ -24,7 +24,7 @@ impl Keyward {
         &self,
         username: &str,
         password: String,
-        ip: Option<&str>,
+        ip: Option<std::net::IpAddr>,
     ) -> Result<LoginOutcome> {
         let password = Password::presented("password", password)?;
         let user_key = username.trim().to_lowercase();
@@ -32,12 +32,12 @@ impl Keyward {
             return Err(Error::invalid("username", "must be 1 to 254 characters"));
         }
         let now = self.inner.clock.now();
-        let ip_key = ip.unwrap_or("unknown");
+        let ip_key = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
         let throttled = self
             .inner
             .user_failures
             .check(&user_key, now)
-            .and(self.inner.ip_failures.check(ip_key, now));
+            .and(self.inner.ip_failures.check(&ip_key, now));
         if let Err(wait) = throttled {
             return Err(Error::ResourceExhausted {
                 message: "too many failed logins; try again later".into(),
@@ -57,7 +57,7 @@ impl Keyward {
             Some((user, _)) if ok && user.status == crate::model::UserStatus::Active => user,
             _ => {
                 self.inner.user_failures.record_failure(&user_key, now);
-                self.inner.ip_failures.record_failure(ip_key, now);
+                self.inner.ip_failures.record_failure(&ip_key, now);
                 return Err(Error::Unauthenticated(
                     "invalid username or password".into(),
                 ));

@@ -3,6 +3,7 @@
 //! per request.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 
 use time::OffsetDateTime;
@@ -19,28 +20,18 @@ pub struct UsageRecorder {
 }
 
 impl UsageRecorder {
-    pub fn record(&self, token_id: Uuid, at: OffsetDateTime, ip: Option<&str>) {
+    pub fn record(&self, token_id: Uuid, at: OffsetDateTime, ip: Option<IpAddr>) {
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         match pending.get_mut(&token_id) {
             Some(u) if u.at > at => {}
             Some(u) => {
                 u.at = at;
-                // The same address again needs no new copy (the common case).
-                if let Some(ip) = ip
-                    && u.ip.as_deref() != Some(ip)
-                {
-                    u.ip = Some(ip.to_owned());
+                if ip.is_some() {
+                    u.ip = ip;
                 }
             }
             None => {
-                pending.insert(
-                    token_id,
-                    TokenUsage {
-                        token_id,
-                        at,
-                        ip: ip.map(str::to_owned),
-                    },
-                );
+                pending.insert(token_id, TokenUsage { token_id, at, ip });
             }
         }
     }
@@ -62,7 +53,7 @@ impl UsageRecorder {
         }
         if let Err(err) = store.record_token_usage(&batch).await {
             for u in &batch {
-                self.record(u.token_id, u.at, u.ip.as_deref());
+                self.record(u.token_id, u.at, u.ip);
             }
             return Err(err.into());
         }

@@ -9,6 +9,8 @@
 //! genuine credential that does not fit the request (`wrong_application`,
 //! `insufficient_scope`) is described, so the caller can say what is missing.
 
+use std::sync::Arc;
+
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -93,7 +95,7 @@ pub struct Verdict {
     /// The OAuth client a token was issued to.
     pub client_id: Option<Uuid>,
     /// The credential's effective scopes now.
-    pub scopes: ScopeSet,
+    pub scopes: Arc<ScopeSet>,
     /// When the secret stops working (the sooner of expiry and grace end).
     pub expires_at: Option<OffsetDateTime>,
 }
@@ -110,7 +112,7 @@ impl Verdict {
             credential_id: None,
             user_id: None,
             client_id: None,
-            scopes: ScopeSet::new(),
+            scopes: Arc::default(),
             expires_at: None,
         }
     }
@@ -124,7 +126,7 @@ impl Keyward {
         &self,
         caller: &Principal,
         request: VerifyRequest<'_>,
-        ip: Option<&str>,
+        ip: Option<std::net::IpAddr>,
     ) -> Result<Verdict> {
         caller.require(scope::TOKENS_VERIFY)?;
         self.check_verify_request(&request)?;

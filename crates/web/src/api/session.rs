@@ -85,7 +85,7 @@ pub async fn login(
 ) -> ApiResult<Json<LoginResponse>> {
     let outcome = state
         .keyward
-        .login(&body.username, body.password, ip.as_deref())
+        .login(&body.username, body.password, ip)
         .await?;
     Ok(Json(LoginResponse {
         token: outcome.secret.expose().to_owned(),
@@ -119,7 +119,7 @@ pub async fn me(Caller(caller): Caller) -> Json<MeResponse> {
             kind: caller.credential.kind.as_str(),
             id: caller.credential.id,
         },
-        scopes: caller.scopes.into_iter().collect(),
-        user: caller.user.into(),
+        scopes: caller.scopes.iter().cloned().collect(),
+        user: std::sync::Arc::unwrap_or_clone(caller.user).into(),
     })
 }

@@ -73,7 +73,7 @@ impl From<Verdict> for VerifyResponse {
             credential_id: v.credential_id,
             user_id: v.user_id,
             client_id: v.client_id,
-            scopes: v.scopes.into_iter().collect(),
+            scopes: v.scopes.iter().cloned().collect(),
             expires_at: v.expires_at,
         }
     }
@@ -103,10 +103,7 @@ pub async fn verify(
         required_scopes: &body.required_scopes,
         application: body.application.as_deref(),
     };
-    let verdict = state
-        .keyward
-        .verify(&caller, request, ip.as_deref())
-        .await?;
+    let verdict = state.keyward.verify(&caller, request, ip).await?;
     let outcome = verdict.reason.map_or("valid", |r| r.as_str());
     state.metrics.verify_outcome(outcome);
     Ok(Json(verdict.into()))

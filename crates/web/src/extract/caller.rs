@@ -2,7 +2,7 @@
 //! configurable header pair (`X-App-Id` + `X-App-Token` by default), and the
 //! client's address. Secrets are read only from headers, never the query.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::{HeaderMap, header, request::Parts};
@@ -17,8 +17,8 @@ use crate::state::AppState;
 pub struct Caller(pub Principal);
 
 /// The client's IP address, when the connection has one.
-#[derive(Debug, Clone, Default)]
-pub struct ClientIp(pub Option<String>);
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ClientIp(pub Option<IpAddr>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
@@ -28,7 +28,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip().to_string()),
+                .map(|ConnectInfo(addr)| addr.ip()),
         ))
     }
 }
@@ -77,10 +77,7 @@ impl FromRequestParts<AppState> for Caller {
             .await
             .unwrap_or_default();
         let (secret, claimed_id) = presented_credential(&parts.headers, state)?;
-        let principal = state
-            .keyward
-            .authenticate(secret, claimed_id, ip.as_deref())
-            .await?;
+        let principal = state.keyward.authenticate(secret, claimed_id, ip).await?;
         Ok(Caller(principal))
     }
 }

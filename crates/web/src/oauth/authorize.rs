@@ -294,7 +294,7 @@ pub async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, body: 
     let next = safe_next(params.get("next"));
     let username = params.get("username").unwrap_or_default();
     let password = params.get("password").unwrap_or_default().to_owned();
-    match state.keyward.login(username, password, ip.as_deref()).await {
+    match state.keyward.login(username, password, ip).await {
         Ok(outcome) => {
             let mut cookie =
                 cookie::Cookie::new(SESSION_COOKIE, outcome.secret.expose().to_owned());

@@ -88,7 +88,7 @@ pub fn presented(
 pub async fn client(
     state: &AppState,
     presented: Presented,
-    ip: Option<&str>,
+    ip: Option<std::net::IpAddr>,
 ) -> Result<Client, OAuthError> {
     match presented {
         Presented::Client { id, secret } => {

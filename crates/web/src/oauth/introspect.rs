@@ -62,13 +62,13 @@ pub struct TokenParamForm {
 
 /// The caller of these endpoints, resolved.
 enum Resolved {
-    Client(keyward_core::model::OAuthApp),
+    Client(std::sync::Arc<keyward_core::model::OAuthApp>),
     Bearer(Principal),
 }
 
 async fn resolve(
     state: &AppState,
-    ip: Option<&str>,
+    ip: Option<std::net::IpAddr>,
     headers: &HeaderMap,
     params: &mut Params,
     query: Option<&str>,
@@ -116,14 +116,7 @@ pub async fn introspect(
     body: Bytes,
 ) -> OAuthResult<Json<IntrospectionBody>> {
     let mut params = Params::parse(&body);
-    let caller = resolve(
-        &state,
-        ip.as_deref(),
-        &headers,
-        &mut params,
-        query.as_deref(),
-    )
-    .await?;
+    let caller = resolve(&state, ip, &headers, &mut params, query.as_deref()).await?;
     let token = params
         .take("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
@@ -160,14 +153,7 @@ pub async fn revoke(
     body: Bytes,
 ) -> OAuthResult<()> {
     let mut params = Params::parse(&body);
-    let caller = resolve(
-        &state,
-        ip.as_deref(),
-        &headers,
-        &mut params,
-        query.as_deref(),
-    )
-    .await?;
+    let caller = resolve(&state, ip, &headers, &mut params, query.as_deref()).await?;
     let token = params
         .take("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;

@@ -72,7 +72,7 @@ pub async fn token(
     if matches!(presented, Presented::Bearer(_)) {
         return Err(OAuthError::invalid_client().into());
     }
-    let client = client_auth::client(&state, presented, ip.as_deref()).await?;
+    let client = client_auth::client(&state, presented, ip).await?;
     let request = TokenRequest {
         grant_type: params.take("grant_type"),
         code: params.take("code"),

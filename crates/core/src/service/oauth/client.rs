@@ -14,9 +14,11 @@ use crate::service::Keyward;
 
 /// An authenticated client, with its owner (active, read at the same time).
 #[derive(Debug, Clone)]
+/// Shared rather than copied: the cache hands the same client to every
+/// request that authenticates with the same secret.
 pub struct Client {
-    pub app: OAuthApp,
-    pub owner: User,
+    pub app: std::sync::Arc<OAuthApp>,
+    pub owner: std::sync::Arc<User>,
 }
 
 impl Keyward {
@@ -25,10 +27,13 @@ impl Keyward {
         &self,
         client_id: &str,
         secret: &str,
-        ip: Option<&str>,
+        ip: Option<std::net::IpAddr>,
     ) -> Result<Client, OAuthError> {
         let now = self.inner.clock.now();
-        let key = format!("client:{}:{}", client_id.trim(), ip.unwrap_or("-"));
+        let key = match ip {
+            Some(ip) => format!("client:{}:{ip}", client_id.trim()),
+            None => format!("client:{}:-", client_id.trim()),
+        };
         if let Err(wait) = self.inner.client_failures.check(&key, now) {
             let mut err = OAuthError::new(
                 OAuthErrorCode::InvalidClient,
@@ -73,7 +78,10 @@ impl Keyward {
         match (app, owner) {
             (Some(app), Some(owner)) => {
                 self.inner.client_failures.reset(&key);
-                let client = Client { app, owner };
+                let client = Client {
+                    app: app.into(),
+                    owner: owner.into(),
+                };
                 cache.put_client(digest, epoch, now, client.clone());
                 Ok(client)
             }

@@ -103,7 +103,7 @@ impl Keyward {
                 exp: verified.expires_at,
                 iat: verified.issued_at,
                 sub: p.user.id,
-                username: p.user.username,
+                username: p.user.username.clone(),
                 iss: self.inner.settings.issuer.clone(),
             }
         };
