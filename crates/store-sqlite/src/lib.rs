@@ -4,9 +4,10 @@
 //!
 //! How the file is used:
 //! - WAL journal, `synchronous = NORMAL`, `foreign_keys = ON` and a 5 s
-//!   `busy_timeout` on every connection, so readers never block the writer
-//!   and a second process (the CLI next to a running server) waits for the
-//!   write lock instead of failing;
+//!   `busy_timeout` on every connection, and temporary data in memory, so
+//!   readers never block the writer and a second process (the CLI next to a
+//!   running server) waits for the write lock instead of failing;
+//! - checkpoints run beside the writer, not in its commits (`checkpoint`);
 //! - every write that touches more than one statement runs in a transaction
 //!   opened with `BEGIN IMMEDIATE`, which takes the write lock up front:
 //!   concurrent writers queue on the busy timeout rather than failing when a
@@ -15,6 +16,7 @@
 //!   SQLite's own clock is never read;
 //! - secrets are stored only as their keyed digests.
 
+mod checkpoint;
 mod leases;
 mod oauth;
 mod rows;
@@ -35,6 +37,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 
+use crate::checkpoint::{Checkpointer, WRITER_CHECKPOINT_PAGES};
 use crate::rows::db_error;
 pub use crate::url::database_path;
 
@@ -50,6 +53,8 @@ pub struct SqliteStore {
     /// writers wait their turn here, in order and without spinning, instead
     /// of in SQLite's sleeping busy handler.
     writer: SqlitePool,
+    /// Held for its drop: the checkpoint task stops with the last handle.
+    _checkpoints: Checkpointer,
 }
 
 impl SqliteStore {
@@ -70,10 +75,18 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(BUSY_TIMEOUT)
+            // Statement journals (a multi-row insert inside a transaction
+            // keeps one) in memory rather than in a temporary file created
+            // and deleted per statement.
+            .pragma("temp_store", "memory");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .connect_with(
+                options
+                    .clone()
+                    .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES),
+            )
             .await
             .map_err(|e| {
                 StoreError::Database(format!(
@@ -91,7 +104,12 @@ impl SqliteStore {
                     path.display()
                 ))
             })?;
-        let store = SqliteStore { pool, writer };
+        let checkpoints = Checkpointer::start(pool.clone());
+        let store = SqliteStore {
+            pool,
+            writer,
+            _checkpoints: checkpoints,
+        };
         store.migrate().await?;
         tracing::debug!(path = %path.display(), "SQLite database open and migrated");
         Ok(store)

@@ -209,7 +209,7 @@ async fn insert_token_rows(
 }
 
 /// Rows per multi-row INSERT of tokens.
-const ROWS_PER_INSERT: usize = 256;
+const ROWS_PER_INSERT: usize = 512;
 
 #[async_trait]
 impl OAuthStore for SqliteStore {
@@ -441,6 +441,12 @@ impl OAuthStore for SqliteStore {
     async fn insert_oauth_tokens(&self, tokens: &[NewOAuthToken]) -> StoreResult<()> {
         if tokens.is_empty() {
             return Ok(());
+        }
+        // One statement is a transaction by itself: no BEGIN and COMMIT
+        // round trips, and no statement journal.
+        if tokens.len() <= ROWS_PER_INSERT {
+            let mut conn = self.writer.acquire().await.map_err(db_error)?;
+            return insert_token_rows(&mut conn, tokens).await;
         }
         let mut tx = self.write().await?;
         insert_token_rows(&mut tx, tokens).await?;

@@ -216,7 +216,7 @@ impl Keyward {
         let code = NewAuthCode {
             digest: self.inner.hasher.digest(&secret),
             code: AuthCode {
-                id: random::uuid(self.inner.random.as_ref()),
+                id: random::uuid_v7(self.inner.random.as_ref(), now),
                 client_id: valid.app.client_id,
                 user_id: user.id,
                 redirect_uri: valid.redirect_uri_given.then(|| valid.redirect_uri.clone()),

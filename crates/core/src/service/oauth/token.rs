@@ -249,7 +249,7 @@ impl Keyward {
         let row = |kind, secret: &PlainSecret, ttl| NewOAuthToken {
             digest: self.inner.hasher.digest(secret),
             token: OAuthToken {
-                id: random::uuid(self.inner.random.as_ref()),
+                id: random::uuid_v7(self.inner.random.as_ref(), now),
                 kind,
                 client_id: app.client_id,
                 user_id,
