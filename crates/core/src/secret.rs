@@ -123,8 +123,7 @@ impl PlainSecret {
                 }
             }
         }
-        let checksum = checksum(&secret);
-        secret.push_str(&checksum);
+        push_checksum(&mut secret);
         PlainSecret(secret)
     }
 
@@ -141,7 +140,7 @@ impl PlainSecret {
             return None;
         }
         let (head, sum) = presented.split_at(SECRET_LEN - CHECKSUM_LEN);
-        if checksum(head).as_bytes().ct_eq(sum.as_bytes()).into() {
+        if checksum(head).ct_eq(sum.as_bytes()).into() {
             Some(PlainSecret(presented.to_owned()))
         } else {
             None
@@ -163,10 +162,26 @@ impl PlainSecret {
     }
 }
 
-fn checksum(head: &str) -> String {
-    let crc = crc32fast::hash(head.as_bytes());
-    let encoded = base62::encode(crc);
-    format!("{encoded:0>CHECKSUM_LEN$}")
+/// The CRC-32 of `head` in base62, zero-padded to six digits (a `u32`
+/// never needs more). Computed on the stack: it runs on every presented
+/// secret.
+fn checksum(head: &str) -> [u8; CHECKSUM_LEN] {
+    checksum_of_crc(crc32fast::hash(head.as_bytes()))
+}
+
+fn checksum_of_crc(crc: u32) -> [u8; CHECKSUM_LEN] {
+    let mut digits = [0u8; CHECKSUM_LEN];
+    let len = base62::encode_bytes(crc, &mut digits).expect("a u32 fits six base62 digits");
+    let mut sum = [b'0'; CHECKSUM_LEN];
+    sum[CHECKSUM_LEN - len..].copy_from_slice(&digits[..len]);
+    sum
+}
+
+/// Appends the checksum of `secret` to it.
+fn push_checksum(secret: &mut String) {
+    for digit in checksum(secret) {
+        secret.push(char::from(digit));
+    }
 }
 
 /// The keyed hash of a secret: what the store keeps and looks up.
@@ -294,8 +309,7 @@ impl SecretHasher {
             }
             counter += 1;
         }
-        let checksum = checksum(&secret);
-        secret.push_str(&checksum);
+        push_checksum(&mut secret);
         PlainSecret(secret)
     }
 
@@ -422,5 +436,18 @@ mod tests {
         assert_eq!(ServerKey::from_text(&key.to_hex()).unwrap().0, key.0);
         assert!(ServerKey::from_text("short").is_none());
         assert!(ServerKey::from_text("a passphrase that is long enough to be a key").is_some());
+    }
+
+    #[test]
+    fn checksums_are_zero_padded_base62_of_the_crc() {
+        // Secrets issued before stay valid: the same six digits as
+        // `base62::encode` padded with zeros, including the shortest.
+        for head in ["kwp_", "kwa_0000", "kws_abcdefghijklmnopqrstuvwxyz0123"] {
+            let crc = crc32fast::hash(head.as_bytes());
+            let expected = format!("{:0>6}", base62::encode(crc));
+            assert_eq!(std::str::from_utf8(&checksum(head)).unwrap(), expected);
+        }
+        assert_eq!(&checksum_of_crc(0), b"000000");
+        assert_eq!(&checksum_of_crc(u32::MAX), b"4gfFC3");
     }
 }
