@@ -1,6 +1,7 @@
 //! The SQLite store against the shared conformance suite, on a fresh file per
 //! test, plus what is particular to SQLite: opening, migrating, concurrent
-//! writers from two pools, and no plaintext secret ever reaching the file.
+//! writers from two pools, checkpoints beside the writer, and no plaintext
+//! secret ever reaching the file.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -180,4 +181,28 @@ async fn no_plaintext_secret_reaches_the_database_file() {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_is_copied_into_the_database_file_beside_the_writer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("keyward.db");
+    let store = fresh(&dir).await;
+    let file_len = || std::fs::metadata(&path).expect("metadata").len();
+    let before = file_len();
+    // Far below the writer's own checkpoint threshold, and nothing closes
+    // the store: only the background checkpoint can move these pages from
+    // the log into the database file.
+    for _ in 0..200 {
+        fixtures::user(&store, T0).await;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while file_len() <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file did not grow within 5 s: no checkpoint ran"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    store.close().await;
 }
