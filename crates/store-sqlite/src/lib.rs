@@ -41,11 +41,6 @@ use crate::checkpoint::{Checkpointer, WRITER_CHECKPOINT_PAGES};
 use crate::rows::db_error;
 pub use crate::url::database_path;
 
-/// The writer's page cache, in KiB (negative, in SQLite's terms): every
-/// write walks the indexes it changes, and a page that has to be read
-/// again is a system call.
-const WRITER_CACHE: &str = "-16384";
-
 /// How long a connection waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -90,8 +85,7 @@ impl SqliteStore {
             .connect_with(
                 options
                     .clone()
-                    .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
-                    .pragma("cache_size", WRITER_CACHE),
+                    .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES),
             )
             .await
             .map_err(|e| {
