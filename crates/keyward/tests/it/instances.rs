@@ -1,7 +1,8 @@
 //! Several instances on one PostgreSQL database behaving as one service
 //! (SPEC §7): credentials made on one work on the other, and every kind of
 //! revocation on one is refused by the other within a second even while the
-//! other was serving the credential from its cache. These tests always use
+//! other was serving the credential from its cache, and while sixteen clients
+//! keep verifying it there. These tests always use
 //! PostgreSQL, whatever `KW_TEST_STORE` says: that is what they are about.
 
 use std::time::{Duration as StdDuration, Instant};
@@ -273,6 +274,89 @@ async fn an_app_secret_rotated_on_one_instance_fails_on_the_other_within_a_secon
     assert!(start.elapsed() <= PROPAGATION, "took {:?}", start.elapsed());
     let new = rotated["clientSecret"].as_str().unwrap();
     assert_eq!(send(issue(&b, new)).await.0, StatusCode::OK);
+    b.stop().await;
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_reaches_an_instance_under_verify_load_within_a_second() {
+    let (a, b) = pair().await;
+    let session = a.session("busy", &["member"]).await;
+    let verifier = a
+        .create_token(&session, json!({"name": "rs", "scopes": ["tokens.verify"]}))
+        .await;
+    let verifier = secret(&verifier).to_owned();
+    let target = a
+        .create_token(&session, json!({"name": "t", "scopes": ["iguide.list"]}))
+        .await;
+    let target_secret = secret(&target).to_owned();
+
+    // Sixteen clients verify the token on B back to back, each counting
+    // its answers, until told to stop.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load: Vec<_> = (0..16)
+        .map(|_| {
+            let request = b
+                .bearer(Method::POST, "/api/v1/verify", &verifier)
+                .json(&json!({"token": target_secret}));
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut answered = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let (status, _) = send(request.try_clone().unwrap()).await;
+                    assert_eq!(status, StatusCode::OK);
+                    answered += 1;
+                }
+                answered
+            })
+        })
+        .collect();
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    let served_before = b.keyward.cache().counts().0;
+    assert!(
+        served_before > 100,
+        "B serves the token from its cache under load"
+    );
+
+    let (status, _) = send(a.bearer(
+        Method::DELETE,
+        &format!(
+            "/api/v1/integrations/tokens/{}",
+            target["id"].as_str().unwrap()
+        ),
+        &session,
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let deleted = Instant::now();
+    loop {
+        let (_, verdict) = send(
+            b.bearer(Method::POST, "/api/v1/verify", &verifier)
+                .json(&json!({"token": target_secret})),
+        )
+        .await;
+        if verdict["valid"] == false {
+            assert_eq!(verdict["reason"], "not_found");
+            break;
+        }
+        assert!(
+            deleted.elapsed() < PROPAGATION,
+            "B still verified the deleted token after {:?}",
+            deleted.elapsed()
+        );
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    }
+    let took = deleted.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut answered = 0;
+    for task in load {
+        answered += task.await.expect("a load client");
+    }
+    assert!(
+        answered > 200,
+        "the load ran throughout ({answered} answers)"
+    );
+    assert!(took < PROPAGATION, "refused after {took:?}");
     b.stop().await;
     a.stop().await;
 }
