@@ -2,8 +2,8 @@
 //! (SPEC §7): credentials made on one work on the other, and every kind of
 //! revocation on one is refused by the other within a second even while the
 //! other was serving the credential from its cache, and while sixteen clients
-//! keep verifying it there. These tests always use
-//! PostgreSQL, whatever `KW_TEST_STORE` says: that is what they are about.
+//! keep verifying it there. These tests always use PostgreSQL, whatever
+//! `KW_TEST_STORE` says: that is what they are about.
 
 use std::time::{Duration as StdDuration, Instant};
 
