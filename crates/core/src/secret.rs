@@ -441,13 +441,19 @@ mod tests {
     #[test]
     fn checksums_are_zero_padded_base62_of_the_crc() {
         // Secrets issued before stay valid: the same six digits as
-        // `base62::encode` padded with zeros, including the shortest.
-        for head in ["kwp_", "kwa_0000", "kws_abcdefghijklmnopqrstuvwxyz0123"] {
-            let crc = crc32fast::hash(head.as_bytes());
+        // `base62::encode` padded with zeros, short values included.
+        for crc in [0, 1, 61, 62, 3_843, 238_327, 14_776_335, u32::MAX] {
             let expected = format!("{:0>6}", base62::encode(crc));
-            assert_eq!(std::str::from_utf8(&checksum(head)).unwrap(), expected);
+            assert_eq!(
+                std::str::from_utf8(&checksum_of_crc(crc)).unwrap(),
+                expected
+            );
         }
-        assert_eq!(&checksum_of_crc(0), b"000000");
-        assert_eq!(&checksum_of_crc(u32::MAX), b"4gfFC3");
+        for kind in SecretKind::ALL {
+            let secret = PlainSecret::generate(kind, &OsRandom);
+            let (head, sum) = secret.expose().split_at(SECRET_LEN - CHECKSUM_LEN);
+            let expected = format!("{:0>6}", base62::encode(crc32fast::hash(head.as_bytes())));
+            assert_eq!(sum, expected);
+        }
     }
 }
