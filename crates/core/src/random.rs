@@ -34,3 +34,28 @@ pub fn uuid(random: &dyn Random) -> uuid::Uuid {
     random.fill(&mut bytes);
     uuid::Builder::from_random_bytes(bytes).into_uuid()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn time_ordered_ids_sort_by_their_time_and_differ_within_it() {
+        let at = datetime!(2026-11-22 12:00:00 UTC);
+        let first = uuid_v7(&OsRandom, at);
+        let same_ms = uuid_v7(&OsRandom, at);
+        let later = uuid_v7(&OsRandom, at + time::Duration::milliseconds(1));
+        assert_eq!(first.get_version_num(), 7);
+        assert_ne!(
+            first, same_ms,
+            "the random part tells ids of one millisecond apart"
+        );
+        assert!(
+            first < later && same_ms < later,
+            "a later millisecond sorts after"
+        );
+        let (secs, _) = later.get_timestamp().expect("a v7 timestamp").to_unix();
+        assert_eq!(secs, at.unix_timestamp() as u64);
+    }
+}

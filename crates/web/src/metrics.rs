@@ -46,6 +46,8 @@ static METADATA: Metadata<'static> =
 #[derive(Clone)]
 pub struct Metrics(Arc<Registry>);
 
+/// What [`Metrics`] handles share: the recorder and the handles resolved
+/// once.
 pub struct Registry {
     recorder: Arc<PrometheusRecorder>,
     requests: RouteHandles,

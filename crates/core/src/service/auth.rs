@@ -23,9 +23,9 @@ pub struct CredentialRef {
 }
 
 /// Who is calling, through which credential, with which effective scopes.
+/// The user and scopes are shared rather than copied: a cached answer is
+/// handed to every request that presents the same secret.
 #[derive(Debug, Clone)]
-/// Shared rather than copied: a cached answer is handed to every request
-/// that presents the same secret.
 pub struct Principal {
     pub user: Arc<User>,
     pub credential: CredentialRef,

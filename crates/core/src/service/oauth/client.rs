@@ -13,9 +13,9 @@ use crate::secret::{PlainSecret, SecretKind};
 use crate::service::Keyward;
 
 /// An authenticated client, with its owner (active, read at the same time).
+/// Both are shared rather than copied: the cache hands the same client to
+/// every request that authenticates with the same secret.
 #[derive(Debug, Clone)]
-/// Shared rather than copied: the cache hands the same client to every
-/// request that authenticates with the same secret.
 pub struct Client {
     pub app: std::sync::Arc<OAuthApp>,
     pub owner: std::sync::Arc<User>,
