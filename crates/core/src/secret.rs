@@ -2,11 +2,20 @@
 //! hashing.
 //!
 //! A secret looks like `kw<kind>_<payload><checksum>`: `<kind>` is one letter
-//! ([`SecretKind`]), `<payload>` is [`PAYLOAD_LEN`] base62 characters drawn from
-//! the CSPRNG (≈178 bits) and `<checksum>` is the CRC32 of everything before it
-//! (prefix and payload), base62-encoded and zero-padded to 6 characters. The
-//! checksum lets scanners recognise a Keyward secret and lets the server reject
-//! typos and garbage without a lookup; it is not a security control.
+//! ([`SecretKind`]), `<payload>` ends in [`PAYLOAD_LEN`] base62 characters
+//! drawn from the CSPRNG (≈178 bits) and `<checksum>` is the CRC32 of
+//! everything before it (prefix and payload), base62-encoded and zero-padded
+//! to 6 characters. The checksum lets scanners recognise a Keyward secret and
+//! lets the server reject typos and garbage without a lookup; it is not a
+//! security control.
+//!
+//! Secrets issued at a high rate (OAuth access and refresh tokens) also carry
+//! a *locator* at the start of the payload: the id of their row, in
+//! [`LOCATOR_LEN`] base62 characters. The store finds the row by that
+//! time-ordered id and then checks the keyed hash, so issuing a token appends
+//! to its indexes instead of writing into a random page of a digest index.
+//! The locator is not secret and adds nothing to the secret's strength; the
+//! random part alone is as long as in every other secret.
 //!
 //! Only the keyed hash ([`Digest`], HMAC-SHA-256 under the server key) is ever
 //! stored. Plain secrets live in [`PlainSecret`], whose `Debug` prints nothing.
@@ -16,6 +25,7 @@ use std::fmt;
 use hmac::{KeyInit, Mac};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
+use uuid::Uuid;
 
 use crate::random::Random;
 
@@ -25,8 +35,12 @@ pub const PAYLOAD_LEN: usize = 30;
 pub const CHECKSUM_LEN: usize = 6;
 /// Length of the `kwX_` prefix.
 pub const PREFIX_LEN: usize = 4;
-/// Total length of a Keyward secret.
+/// Number of base62 characters of a locator: a 128-bit id, zero-padded.
+pub const LOCATOR_LEN: usize = 22;
+/// Total length of a Keyward secret without a locator.
 pub const SECRET_LEN: usize = PREFIX_LEN + PAYLOAD_LEN + CHECKSUM_LEN;
+/// Total length of a Keyward secret with a locator.
+pub const LOCATED_SECRET_LEN: usize = SECRET_LEN + LOCATOR_LEN;
 
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -80,6 +94,20 @@ impl SecretKind {
         Self::ALL.into_iter().find(|k| k.letter() as u8 == letter)
     }
 
+    /// Whether secrets of this kind carry a locator (the id of their row).
+    pub fn is_located(self) -> bool {
+        matches!(self, SecretKind::AccessToken | SecretKind::RefreshToken)
+    }
+
+    /// The length of every secret of this kind.
+    pub fn secret_len(self) -> usize {
+        if self.is_located() {
+            LOCATED_SECRET_LEN
+        } else {
+            SECRET_LEN
+        }
+    }
+
     /// The name used in API responses (`credential.kind`, `verify.kind`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -108,17 +136,36 @@ impl fmt::Debug for PlainSecret {
 
 impl PlainSecret {
     /// Draws a new secret of `kind` from `random`.
+    ///
+    /// # Panics
+    ///
+    /// If secrets of `kind` carry a locator: those come from
+    /// [`PlainSecret::generate_located`].
     pub fn generate(kind: SecretKind, random: &dyn Random) -> Self {
-        let mut secret = String::with_capacity(SECRET_LEN);
-        secret.push_str("kw");
-        secret.push(kind.letter());
-        secret.push('_');
+        assert!(!kind.is_located(), "{kind:?} secrets carry a locator");
+        Self::draw(kind, None, random)
+    }
+
+    /// Draws a new secret of a kind that carries a locator: `locator` (the
+    /// id of the row that will hold its digest), then the random part.
+    ///
+    /// # Panics
+    ///
+    /// If secrets of `kind` carry no locator.
+    pub fn generate_located(kind: SecretKind, locator: Uuid, random: &dyn Random) -> Self {
+        assert!(kind.is_located(), "{kind:?} secrets carry no locator");
+        Self::draw(kind, Some(locator), random)
+    }
+
+    fn draw(kind: SecretKind, locator: Option<Uuid>, random: &dyn Random) -> Self {
+        let mut secret = start(kind, locator);
+        let end = secret.len() + PAYLOAD_LEN;
         let mut buf = [0u8; 64];
-        while secret.len() < PREFIX_LEN + PAYLOAD_LEN {
+        while secret.len() < end {
             random.fill(&mut buf);
             for &b in &buf {
                 // Rejection sampling keeps every character equally likely.
-                if b < 248 && secret.len() < PREFIX_LEN + PAYLOAD_LEN {
+                if b < 248 && secret.len() < end {
                     secret.push(ALPHABET[usize::from(b % 62)] as char);
                 }
             }
@@ -127,24 +174,42 @@ impl PlainSecret {
         PlainSecret(secret)
     }
 
-    /// Checks a presented string offline: prefix, length, alphabet and
-    /// checksum. Anything that fails never reaches the store.
+    /// Checks a presented string offline: prefix, length (by kind),
+    /// alphabet, locator and checksum. Anything that fails never reaches the
+    /// store.
     pub fn parse(presented: &str) -> Option<Self> {
         let bytes = presented.as_bytes();
-        if bytes.len() != SECRET_LEN || !presented.starts_with("kw") || bytes[3] != b'_' {
+        if bytes.len() < SECRET_LEN || !presented.starts_with("kw") || bytes[3] != b'_' {
             return None;
         }
-        SecretKind::from_letter(bytes[2])?;
+        let kind = SecretKind::from_letter(bytes[2])?;
+        if bytes.len() != kind.secret_len() {
+            return None;
+        }
         let body = &presented[PREFIX_LEN..];
         if !body.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return None;
         }
-        let (head, sum) = presented.split_at(SECRET_LEN - CHECKSUM_LEN);
-        if checksum(head).ct_eq(sum.as_bytes()).into() {
-            Some(PlainSecret(presented.to_owned()))
-        } else {
-            None
+        let (head, sum) = presented.split_at(bytes.len() - CHECKSUM_LEN);
+        if !bool::from(checksum(head).ct_eq(sum.as_bytes())) {
+            return None;
         }
+        let secret = PlainSecret(presented.to_owned());
+        // A locator past 2^128 cannot have been issued.
+        if kind.is_located() && secret.locator().is_none() {
+            return None;
+        }
+        Some(secret)
+    }
+
+    /// The id of the row that holds this secret's digest, for kinds that
+    /// carry one ([`SecretKind::is_located`]).
+    pub fn locator(&self) -> Option<Uuid> {
+        if !self.kind().is_located() {
+            return None;
+        }
+        let digits = &self.0.as_bytes()[PREFIX_LEN..PREFIX_LEN + LOCATOR_LEN];
+        base62::decode(digits).ok().map(Uuid::from_u128)
     }
 
     pub fn kind(&self) -> SecretKind {
@@ -160,6 +225,25 @@ impl PlainSecret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+}
+
+/// The `kwX_` prefix of a secret of `kind`, then its locator if it has one,
+/// in a buffer with room for the rest.
+fn start(kind: SecretKind, locator: Option<Uuid>) -> String {
+    let mut secret = String::with_capacity(kind.secret_len());
+    secret.push_str("kw");
+    secret.push(kind.letter());
+    secret.push('_');
+    if let Some(id) = locator {
+        let mut digits = [0u8; LOCATOR_LEN];
+        let len =
+            base62::encode_bytes(id.as_u128(), &mut digits).expect("a u128 fits 22 base62 digits");
+        for _ in len..LOCATOR_LEN {
+            secret.push('0');
+        }
+        secret.push_str(std::str::from_utf8(&digits[..len]).expect("base62 is ASCII"));
+    }
+    secret
 }
 
 /// The CRC-32 of `head` in base62, zero-padded to six digits (a `u32`
@@ -290,11 +374,13 @@ impl SecretHasher {
     /// always gives the same secret, and without the server key the seed says
     /// nothing about it. Used for signing secrets the server must be able to
     /// use again (webhook callbacks) without storing them.
+    ///
+    /// # Panics
+    ///
+    /// If secrets of `kind` carry a locator.
     pub fn derive(&self, kind: SecretKind, seed: &[u8]) -> PlainSecret {
-        let mut secret = String::with_capacity(SECRET_LEN);
-        secret.push_str("kw");
-        secret.push(kind.letter());
-        secret.push('_');
+        assert!(!kind.is_located(), "{kind:?} secrets carry a locator");
+        let mut secret = start(kind, None);
         let mut counter = 0u32;
         while secret.len() < PREFIX_LEN + PAYLOAD_LEN {
             let mut mac = self.mac.clone();
@@ -340,12 +426,26 @@ mod tests {
     use super::*;
     use crate::random::OsRandom;
 
+    fn issued_at() -> time::OffsetDateTime {
+        time::OffsetDateTime::from_unix_timestamp(1_795_000_000).expect("a valid time")
+    }
+
+    /// A fresh secret of `kind`, with a time-ordered locator if it needs one.
+    fn any(kind: SecretKind) -> PlainSecret {
+        if kind.is_located() {
+            let id = crate::random::uuid_v7(&OsRandom, issued_at());
+            PlainSecret::generate_located(kind, id, &OsRandom)
+        } else {
+            PlainSecret::generate(kind, &OsRandom)
+        }
+    }
+
     #[test]
     fn generated_secrets_have_the_documented_shape() {
         for kind in SecretKind::ALL {
-            let s = PlainSecret::generate(kind, &OsRandom);
+            let s = any(kind);
             let text = s.expose();
-            assert_eq!(text.len(), SECRET_LEN);
+            assert_eq!(text.len(), kind.secret_len());
             assert!(text.starts_with(&format!("kw{}_", kind.letter())));
             assert!(
                 text[PREFIX_LEN..]
@@ -354,8 +454,54 @@ mod tests {
             );
             let parsed = PlainSecret::parse(text).expect("round trip");
             assert_eq!(parsed.kind(), kind);
-            assert_eq!(s.hint(), format!("...{}", &text[SECRET_LEN - 4..]));
+            assert_eq!(parsed.locator(), s.locator());
+            assert_eq!(s.locator().is_some(), kind.is_located());
+            assert_eq!(s.hint(), format!("...{}", &text[text.len() - 4..]));
         }
+    }
+
+    #[test]
+    fn a_locator_reads_back_the_id_it_was_made_with() {
+        for id in [
+            Uuid::nil(),
+            Uuid::from_u128(61),
+            Uuid::max(),
+            crate::random::uuid_v7(&OsRandom, issued_at()),
+        ] {
+            let s = PlainSecret::generate_located(SecretKind::AccessToken, id, &OsRandom);
+            assert_eq!(s.expose().len(), LOCATED_SECRET_LEN);
+            let parsed = PlainSecret::parse(s.expose()).expect("round trip");
+            assert_eq!(parsed.locator(), Some(id));
+        }
+    }
+
+    #[test]
+    fn a_located_kind_of_the_wrong_length_is_rejected() {
+        // An access-token prefix on a secret without a locator (and the
+        // reverse), each with a valid checksum.
+        let short = with_checksum(&format!("kwa_{}", "A".repeat(PAYLOAD_LEN)));
+        assert!(PlainSecret::parse(&short).is_none());
+        let long = with_checksum(&format!("kwp_{}", "A".repeat(LOCATOR_LEN + PAYLOAD_LEN)));
+        assert!(PlainSecret::parse(&long).is_none());
+        // A locator beyond 128 bits cannot have been issued.
+        let overflow = with_checksum(&format!(
+            "kwr_{}{}",
+            "z".repeat(LOCATOR_LEN),
+            "A".repeat(PAYLOAD_LEN)
+        ));
+        assert!(PlainSecret::parse(&overflow).is_none());
+    }
+
+    #[test]
+    #[should_panic(expected = "carry a locator")]
+    fn a_located_kind_cannot_be_drawn_without_its_locator() {
+        PlainSecret::generate(SecretKind::RefreshToken, &OsRandom);
+    }
+
+    fn with_checksum(head: &str) -> String {
+        let mut text = head.to_owned();
+        push_checksum(&mut text);
+        text
     }
 
     #[test]
@@ -450,8 +596,9 @@ mod tests {
             );
         }
         for kind in SecretKind::ALL {
-            let secret = PlainSecret::generate(kind, &OsRandom);
-            let (head, sum) = secret.expose().split_at(SECRET_LEN - CHECKSUM_LEN);
+            let secret = any(kind);
+            let text = secret.expose();
+            let (head, sum) = text.split_at(text.len() - CHECKSUM_LEN);
             let expected = format!("{:0>6}", base62::encode(crc32fast::hash(head.as_bytes())));
             assert_eq!(sum, expected);
         }

@@ -172,7 +172,10 @@ pub trait OAuthStore: Send + Sync {
     ) -> StoreResult<bool>;
 
     async fn insert_oauth_tokens(&self, tokens: &[NewOAuthToken]) -> StoreResult<()>;
-    async fn find_oauth_token(&self, digest: &Digest) -> StoreResult<Option<OAuthToken>>;
+    /// The token with this id (a secret's locator) if its digest is
+    /// `digest` (compared in constant time), in any state (used, revoked,
+    /// expired; until purged); the caller judges.
+    async fn find_oauth_token(&self, id: Uuid, digest: &Digest) -> StoreResult<Option<OAuthToken>>;
     /// Marks the refresh token used and inserts `tokens`, in one transaction,
     /// only if it was neither used nor revoked. Returns whether it was fresh
     /// (on `false` nothing was inserted).

@@ -45,7 +45,16 @@ pub struct TestSecret {
 
 /// A new random secret of `kind`, hashed under a random server key.
 pub fn secret(kind: SecretKind) -> TestSecret {
-    let plain = PlainSecret::generate(kind, &OsRandom);
+    hashed(PlainSecret::generate(kind, &OsRandom))
+}
+
+/// A new random secret of a kind that carries a locator (OAuth access and
+/// refresh tokens), locating the row `locator`.
+pub fn located_secret(kind: SecretKind, locator: Uuid) -> TestSecret {
+    hashed(PlainSecret::generate_located(kind, locator, &OsRandom))
+}
+
+fn hashed(plain: PlainSecret) -> TestSecret {
     let hasher = SecretHasher::new(&ServerKey::generate(&OsRandom));
     let stored = NewTokenSecret {
         digest: hasher.digest(&plain),

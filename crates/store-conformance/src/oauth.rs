@@ -19,7 +19,7 @@ use keyward_core::store::{InsertApp, Store};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::fixtures::{SWEEP_EPOCH, T0, id, secret, unique, user};
+use crate::fixtures::{SWEEP_EPOCH, T0, id, located_secret, secret, unique, user};
 
 /// A PKCE S256 challenge (RFC 7636's example); stores keep it as text.
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -97,9 +97,10 @@ pub fn new_oauth_token(
         OAuthTokenKind::Access => SecretKind::AccessToken,
         OAuthTokenKind::Refresh => SecretKind::RefreshToken,
     };
+    let token_id = id();
     NewOAuthToken {
         token: OAuthToken {
-            id: id(),
+            id: token_id,
             kind,
             client_id: app.client_id,
             user_id,
@@ -110,7 +111,7 @@ pub fn new_oauth_token(
             used_at: None,
             revoked_at: None,
         },
-        digest: secret(secret_kind).stored.digest,
+        digest: located_secret(secret_kind, token_id).stored.digest,
     }
 }
 
@@ -143,9 +144,11 @@ fn refresh(app: &OAuthApp, user_id: Uuid, family: Uuid, now: OffsetDateTime) -> 
     )
 }
 
-async fn find_token(store: &dyn Store, digest: &Digest) -> Option<OAuthToken> {
+/// The stored row of `token`, looked up as the services do: by id, matched
+/// on digest.
+async fn find_token(store: &dyn Store, token: &NewOAuthToken) -> Option<OAuthToken> {
     store
-        .find_oauth_token(digest)
+        .find_oauth_token(token.token.id, &token.digest)
         .await
         .expect("find_oauth_token")
 }
@@ -539,20 +542,14 @@ pub async fn delete_app_takes_codes_and_tokens_along(store: &dyn Store) {
         assert!(find_code(store, &code.digest).await.is_none(), "codes go");
     }
     for token in issued.iter().chain([&own]) {
-        assert!(
-            find_token(store, &token.digest).await.is_none(),
-            "tokens go"
-        );
+        assert!(find_token(store, token).await.is_none(), "tokens go");
     }
     assert_eq!(find_app(store, kept.client_id).await, Some(kept.clone()));
     assert_eq!(
         find_code(store, &kept_code.digest).await,
         Some(kept_code.code)
     );
-    assert_eq!(
-        find_token(store, &kept_token.digest).await,
-        Some(kept_token.token)
-    );
+    assert_eq!(find_token(store, &kept_token).await, Some(kept_token.token));
     assert_eq!(
         store.list_apps(owner.id).await.expect("list_apps"),
         vec![kept]
@@ -610,7 +607,7 @@ pub async fn code_is_redeemed_once(store: &dyn Store) {
     assert_eq!(find_code(store, &new.digest).await, Some(used.clone()));
     for token in &issued {
         assert_eq!(
-            find_token(store, &token.digest).await,
+            find_token(store, token).await,
             Some(token.token.clone()),
             "the tokens are written"
         );
@@ -629,7 +626,7 @@ pub async fn code_is_redeemed_once(store: &dyn Store) {
         "a second redemption fails"
     );
     assert!(
-        find_token(store, &replayed.digest).await.is_none(),
+        find_token(store, &replayed).await.is_none(),
         "and writes no token"
     );
     assert_eq!(
@@ -642,18 +639,18 @@ pub async fn code_is_redeemed_once(store: &dyn Store) {
         "an unknown code is not redeemed"
     );
 
-    // A token whose digest is taken: nothing is written, the code stays
-    // unused and can be redeemed afterwards.
+    // A token whose id is taken: nothing is written, the code stays unused
+    // and can be redeemed afterwards.
     let fresh = new_code(&app, consenting.id, T0);
     store.insert_code(&fresh).await.expect("insert_code");
     let first = access(&app, consenting.id, Some(fresh.code.family_id), at);
     let mut clash = access(&app, consenting.id, Some(fresh.code.family_id), at);
-    clash.digest = issued[0].digest;
+    clash.token.id = issued[0].token.id;
     let outcome = store
         .redeem_code(fresh.code.id, &[first.clone(), clash], at)
         .await;
-    assert!(is_conflict(&outcome), "a taken token digest: {outcome:?}");
-    assert!(find_token(store, &first.digest).await.is_none());
+    assert!(is_conflict(&outcome), "a taken token id: {outcome:?}");
+    assert!(find_token(store, &first).await.is_none());
     assert_eq!(
         find_code(store, &fresh.digest).await,
         Some(fresh.code.clone())
@@ -664,7 +661,7 @@ pub async fn code_is_redeemed_once(store: &dyn Store) {
             .await
             .expect("redeem_code")
     );
-    assert!(find_token(store, &first.digest).await.is_some());
+    assert!(find_token(store, &first).await.is_some());
 }
 
 /// Of concurrent redemptions of one code exactly one succeeds, and only its
@@ -677,11 +674,11 @@ pub async fn code_is_redeemed_once_under_concurrency(store: Arc<dyn Store>) {
     store.insert_code(&code).await.expect("insert_code");
     let at = T0 + Duration::minutes(1);
     let mut tasks = tokio::task::JoinSet::new();
-    let mut digests = Vec::new();
+    let mut issued = Vec::new();
     for _ in 0..ATTEMPTS {
         let store = Arc::clone(&store);
         let token = access(&app, owner.id, Some(code.code.family_id), at);
-        digests.push(token.digest);
+        issued.push(token.clone());
         let code_id = code.code.id;
         tasks.spawn(async move { store.redeem_code(code_id, &[token], at).await });
     }
@@ -699,8 +696,8 @@ pub async fn code_is_redeemed_once_under_concurrency(store: Arc<dyn Store>) {
         "exactly one of {ATTEMPTS} redemptions succeeds"
     );
     let mut written = 0;
-    for digest in &digests {
-        if find_token(store.as_ref(), digest).await.is_some() {
+    for token in &issued {
+        if find_token(store.as_ref(), token).await.is_some() {
             written += 1;
         }
     }
@@ -726,25 +723,28 @@ pub async fn refresh_token_rotates_once(store: &dyn Store) {
         .await
         .expect("insert_oauth_tokens");
     for token in [&first_access, &first_refresh, &machine] {
-        assert_eq!(
-            find_token(store, &token.digest).await,
-            Some(token.token.clone())
-        );
+        assert_eq!(find_token(store, token).await, Some(token.token.clone()));
     }
     store
         .insert_oauth_tokens(&[])
         .await
         .expect("an empty batch is fine");
-    let unknown = secret(SecretKind::AccessToken).stored.digest;
-    assert!(find_token(store, &unknown).await.is_none());
+    let unknown = access(&app, owner.id, None, T0);
+    assert!(find_token(store, &unknown).await.is_none(), "an unknown id");
+    let mut wrong_digest = machine.clone();
+    wrong_digest.digest = unknown.digest;
+    assert!(
+        find_token(store, &wrong_digest).await.is_none(),
+        "a known id with another secret's digest"
+    );
 
     let lone = access(&app, owner.id, None, T0);
     let mut clash = access(&app, owner.id, None, T0);
-    clash.digest = machine.digest;
+    clash.token.id = machine.token.id;
     let outcome = store.insert_oauth_tokens(&[lone.clone(), clash]).await;
-    assert!(is_conflict(&outcome), "a taken digest: {outcome:?}");
+    assert!(is_conflict(&outcome), "a taken id: {outcome:?}");
     assert!(
-        find_token(store, &lone.digest).await.is_none(),
+        find_token(store, &lone).await.is_none(),
         "a batch is written all or nothing"
     );
 
@@ -762,15 +762,9 @@ pub async fn refresh_token_rotates_once(store: &dyn Store) {
     );
     let mut used = first_refresh.token.clone();
     used.used_at = Some(at);
-    assert_eq!(
-        find_token(store, &first_refresh.digest).await,
-        Some(used.clone())
-    );
+    assert_eq!(find_token(store, &first_refresh).await, Some(used.clone()));
     for token in &next {
-        assert_eq!(
-            find_token(store, &token.digest).await,
-            Some(token.token.clone())
-        );
+        assert_eq!(find_token(store, token).await, Some(token.token.clone()));
     }
 
     let replayed = access(&app, owner.id, Some(family), at);
@@ -785,8 +779,8 @@ pub async fn refresh_token_rotates_once(store: &dyn Store) {
             .expect("rotate_refresh_token"),
         "a second exchange fails"
     );
-    assert!(find_token(store, &replayed.digest).await.is_none());
-    assert_eq!(find_token(store, &first_refresh.digest).await, Some(used));
+    assert!(find_token(store, &replayed).await.is_none());
+    assert_eq!(find_token(store, &first_refresh).await, Some(used));
 
     let not_refresh = access(&app, owner.id, None, at);
     assert!(
@@ -800,9 +794,9 @@ pub async fn refresh_token_rotates_once(store: &dyn Store) {
             .expect("rotate_refresh_token"),
         "an access token is not exchanged"
     );
-    assert!(find_token(store, &not_refresh.digest).await.is_none());
+    assert!(find_token(store, &not_refresh).await.is_none());
     assert_eq!(
-        find_token(store, &first_access.digest).await,
+        find_token(store, &first_access).await,
         Some(first_access.token.clone())
     );
 
@@ -825,8 +819,8 @@ pub async fn refresh_token_rotates_once(store: &dyn Store) {
             .expect("rotate_refresh_token"),
         "a revoked refresh token is not exchanged"
     );
-    assert!(find_token(store, &after_revoked.digest).await.is_none());
-    let revoked_after = find_token(store, &revoked.digest).await.expect("kept");
+    assert!(find_token(store, &after_revoked).await.is_none());
+    let revoked_after = find_token(store, &revoked).await.expect("kept");
     assert_eq!(revoked_after.used_at, None);
 
     assert!(
@@ -851,14 +845,14 @@ pub async fn refresh_token_rotates_once_under_concurrency(store: Arc<dyn Store>)
         .expect("insert_oauth_tokens");
     let at = T0 + Duration::hours(1);
     let mut tasks = tokio::task::JoinSet::new();
-    let mut digests = Vec::new();
+    let mut issued = Vec::new();
     for _ in 0..ATTEMPTS {
         let store = Arc::clone(&store);
         let next = [
             access(&app, owner.id, Some(family), at),
             refresh(&app, owner.id, family, at),
         ];
-        digests.extend(next.iter().map(|t| t.digest));
+        issued.extend(next.iter().cloned());
         let refresh_id = current.token.id;
         tasks.spawn(async move { store.rotate_refresh_token(refresh_id, &next, at).await });
     }
@@ -873,8 +867,8 @@ pub async fn refresh_token_rotates_once_under_concurrency(store: Arc<dyn Store>)
     }
     assert_eq!(succeeded, 1, "exactly one of {ATTEMPTS} exchanges succeeds");
     let mut written = 0;
-    for digest in &digests {
-        if find_token(store.as_ref(), digest).await.is_some() {
+    for token in &issued {
+        if find_token(store.as_ref(), token).await.is_some() {
             written += 1;
         }
     }
@@ -907,7 +901,7 @@ pub async fn revoke_one_token(store: &dyn Store) {
     );
     let mut revoked = token.token.clone();
     revoked.revoked_at = Some(at);
-    let found = find_token(store, &token.digest).await;
+    let found = find_token(store, &token).await;
     assert_eq!(found, Some(revoked.clone()));
     assert!(!revoked.is_live(at));
     assert!(
@@ -918,12 +912,12 @@ pub async fn revoke_one_token(store: &dyn Store) {
         "revoking again reports it was revoked already"
     );
     assert_eq!(
-        find_token(store, &token.digest).await,
+        find_token(store, &token).await,
         Some(revoked),
         "and keeps the first revocation time"
     );
     assert_eq!(
-        find_token(store, &other.digest).await,
+        find_token(store, &other).await,
         Some(other.token),
         "other tokens are untouched"
     );
@@ -1015,14 +1009,14 @@ pub async fn revoke_family_revokes_exactly_that_family(store: &dyn Store) {
         "exactly the family's tokens not revoked before"
     );
     for token in [&first_access, &first_refresh, &early, &next[0], &next[1]] {
-        let found = find_token(store, &token.digest).await.expect("kept");
+        let found = find_token(store, token).await.expect("kept");
         assert_eq!(found.revoked_at, Some(now));
     }
-    let found = find_token(store, &already.digest).await.expect("kept");
+    let found = find_token(store, &already).await.expect("kept");
     assert_eq!(found.revoked_at, Some(revoked_early));
     for token in [&other_family, &no_family] {
         assert_eq!(
-            find_token(store, &token.digest).await,
+            find_token(store, token).await,
             Some(token.token.clone()),
             "tokens outside the family are untouched"
         );
@@ -1112,7 +1106,7 @@ pub async fn purge_deletes_expired_codes_and_tokens(store: &dyn Store) {
         (&token_after, true),
     ] {
         assert_eq!(
-            find_token(store, &token.digest).await.is_some(),
+            find_token(store, token).await.is_some(),
             kept,
             "token expiring {} kept: {kept}",
             token.token.expires_at

@@ -453,20 +453,26 @@ impl OAuthStore for SqliteStore {
         tx.commit().await.map_err(db_error)
     }
 
-    /// The token with this digest, in any state (used, revoked, expired;
-    /// until purged); the caller judges.
-    async fn find_oauth_token(&self, digest: &Digest) -> StoreResult<Option<OAuthToken>> {
-        sqlx::query(concat!(
+    /// Looked up by id (the primary key); the digest is compared here, in
+    /// constant time, rather than in the query.
+    async fn find_oauth_token(&self, id: Uuid, digest: &Digest) -> StoreResult<Option<OAuthToken>> {
+        let Some(row) = sqlx::query(concat!(
             "SELECT ",
             token_columns!(),
-            " FROM oauth_tokens WHERE digest = ?1"
+            ", digest FROM oauth_tokens WHERE id = ?1"
         ))
-        .bind(digest.as_bytes())
+        .bind(id_text(id))
         .fetch_optional(&self.pool)
         .await
         .map_err(db_error)?
-        .map(|row| token(&row))
-        .transpose()
+        else {
+            return Ok(None);
+        };
+        let stored: Vec<u8> = get(&row, "digest")?;
+        match Digest::from_slice(&stored) {
+            Some(stored) if stored.ct_eq(digest) => token(&row).map(Some),
+            _ => Ok(None),
+        }
     }
 
     /// In one `BEGIN IMMEDIATE` transaction: `UPDATE oauth_tokens SET used_at

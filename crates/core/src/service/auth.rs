@@ -172,7 +172,9 @@ impl Keyward {
                 let loaded = match secret.kind() {
                     SecretKind::ApiToken => self.load_api_token(&digest, now).await?,
                     SecretKind::Session => self.load_session(&digest, now).await?,
-                    SecretKind::AccessToken => self.load_access_token(&digest, now).await?,
+                    SecretKind::AccessToken => {
+                        self.load_access_token(&secret, &digest, now).await?
+                    }
                     _ => Loaded::rejected(Rejection::NotFound),
                 };
                 cache.put(digest, epoch, now, loaded).answer.clone()
@@ -243,8 +245,13 @@ impl Keyward {
         })
     }
 
-    async fn load_access_token(&self, digest: &Digest, now: OffsetDateTime) -> Result<Loaded> {
-        let token = match self.inner.store.find_oauth_token(digest).await? {
+    async fn load_access_token(
+        &self,
+        secret: &PlainSecret,
+        digest: &Digest,
+        now: OffsetDateTime,
+    ) -> Result<Loaded> {
+        let token = match self.find_oauth_token(secret, digest).await? {
             Some(token) if token.kind == OAuthTokenKind::Access => token,
             _ => return Ok(Loaded::rejected(Rejection::NotFound)),
         };

@@ -130,7 +130,7 @@ impl Keyward {
         };
         match secret.kind() {
             SecretKind::AccessToken | SecretKind::RefreshToken => {
-                let Some(token) = self.inner.store.find_oauth_token(&digest).await? else {
+                let Some(token) = self.find_oauth_token(&secret, &digest).await? else {
                     return Ok(RevokeOutcome::Done);
                 };
                 if !may(token.user_id, Some(token.client_id)) {

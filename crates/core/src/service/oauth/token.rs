@@ -12,7 +12,7 @@ use crate::model::{
 };
 use crate::random;
 use crate::scope::ScopeSet;
-use crate::secret::{PlainSecret, SecretKind};
+use crate::secret::{Digest, PlainSecret, SecretKind};
 use crate::service::{Invalidation, Keyward};
 
 /// The grant-specific parameters of a token request (client authentication
@@ -246,37 +246,36 @@ impl Keyward {
         now: OffsetDateTime,
     ) -> Issue {
         let settings = &self.inner.settings;
-        let row = |kind, secret: &PlainSecret, ttl| NewOAuthToken {
-            digest: self.inner.hasher.digest(secret),
-            token: OAuthToken {
-                id: random::uuid_v7(self.inner.random.as_ref(), now),
-                kind,
-                client_id: app.client_id,
-                user_id,
-                scopes: scopes.clone(),
-                family_id,
-                created_at: now,
-                expires_at: now + ttl,
-                used_at: None,
-                revoked_at: None,
-            },
-        };
-        let access = PlainSecret::generate(SecretKind::AccessToken, self.inner.random.as_ref());
-        let mut rows = vec![row(
-            OAuthTokenKind::Access,
-            &access,
-            settings.access_token_ttl,
-        )];
-        let refresh_token = refresh.then(|| {
-            let secret =
-                PlainSecret::generate(SecretKind::RefreshToken, self.inner.random.as_ref());
-            rows.push(row(
-                OAuthTokenKind::Refresh,
-                &secret,
-                settings.refresh_token_ttl,
-            ));
+        // Each secret carries the id of its row (time-ordered, from the
+        // clock), so the row is found by primary key.
+        let mut rows = Vec::with_capacity(if refresh { 2 } else { 1 });
+        let mut draw = |kind, ttl| {
+            let id = random::uuid_v7(self.inner.random.as_ref(), now);
+            let secret_kind = match kind {
+                OAuthTokenKind::Access => SecretKind::AccessToken,
+                OAuthTokenKind::Refresh => SecretKind::RefreshToken,
+            };
+            let secret = PlainSecret::generate_located(secret_kind, id, self.inner.random.as_ref());
+            rows.push(NewOAuthToken {
+                digest: self.inner.hasher.digest(&secret),
+                token: OAuthToken {
+                    id,
+                    kind,
+                    client_id: app.client_id,
+                    user_id,
+                    scopes: scopes.clone(),
+                    family_id,
+                    created_at: now,
+                    expires_at: now + ttl,
+                    used_at: None,
+                    revoked_at: None,
+                },
+            });
             secret
-        });
+        };
+        let access = draw(OAuthTokenKind::Access, settings.access_token_ttl);
+        let refresh_token =
+            refresh.then(|| draw(OAuthTokenKind::Refresh, settings.refresh_token_ttl));
         Issue {
             rows,
             response: TokenResponse {
@@ -306,12 +305,24 @@ impl Keyward {
         kind: SecretKind,
     ) -> crate::Result<Option<OAuthToken>> {
         match PlainSecret::parse(presented.trim()) {
-            Some(secret) if secret.kind() == kind => Ok(self
-                .inner
-                .store
-                .find_oauth_token(&self.inner.hasher.digest(&secret))
-                .await?),
+            Some(secret) if secret.kind() == kind => {
+                let digest = self.inner.hasher.digest(&secret);
+                self.find_oauth_token(&secret, &digest).await
+            }
             _ => Ok(None),
+        }
+    }
+
+    /// The OAuth token row of a presented access or refresh token: found by
+    /// its locator, then matched on `digest` (the secret's keyed hash).
+    pub(crate) async fn find_oauth_token(
+        &self,
+        secret: &PlainSecret,
+        digest: &Digest,
+    ) -> crate::Result<Option<OAuthToken>> {
+        match secret.locator() {
+            Some(id) => Ok(self.inner.store.find_oauth_token(id, digest).await?),
+            None => Ok(None),
         }
     }
 
