@@ -1,5 +1,8 @@
 //! The state every handler shares.
 
+use std::ops::Deref;
+use std::sync::Arc;
+
 use axum::http::HeaderName;
 use keyward_core::service::Keyward;
 
@@ -30,8 +33,15 @@ impl Default for WebConfig {
     }
 }
 
+/// What every handler reaches through its `State` extractor. Cloned once
+/// per request or more (each extractor that needs it takes a copy), so it is
+/// one shared allocation: a clone is one reference count, not a copy of the
+/// issuer string and the header names.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// The fields of [`AppState`].
+pub struct Shared {
     pub keyward: Keyward,
     pub app_id_header: HeaderName,
     pub app_token_header: HeaderName,
@@ -43,13 +53,21 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(keyward: Keyward, config: &WebConfig) -> Self {
-        Self {
+        Self(Arc::new(Shared {
             keyward,
             app_id_header: config.app_id_header.clone(),
             app_token_header: config.app_token_header.clone(),
             metrics: Metrics::new(),
             issuer: config.issuer.clone(),
             secure_cookies: config.issuer.starts_with("https://"),
-        }
+        }))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
     }
 }
