@@ -3,6 +3,8 @@
 //! `tokens.verify`, both header schemes, and the recorded last use.
 
 use keyward_core::model::UserStatus;
+use keyward_core::random::OsRandom;
+use keyward_core::secret::{PlainSecret, SecretKind};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use time::Duration;
@@ -142,6 +144,18 @@ async fn an_oauth_access_token_names_its_client() {
     // The client's own secret is not a credential for resource servers.
     let (_, body) = verify(&app, &caller, json!({"token": registered["clientSecret"]})).await;
     assert_eq!(body["valid"], false, "{body}");
+    // The token's row id is not secret: a well-formed secret that carries
+    // it with another random part finds the row and is still not it.
+    let genuine = PlainSecret::parse(access).expect("an issued token parses");
+    let forged = PlainSecret::generate_located(
+        SecretKind::AccessToken,
+        genuine.locator().expect("access tokens carry their id"),
+        &OsRandom,
+    );
+    let (_, body) = verify(&app, &caller, json!({"token": forged.expose()})).await;
+    assert_eq!(body["valid"], false, "{body}");
+    assert_eq!(body["reason"], "not_found", "{body}");
+    assert_eq!(body["credentialId"], Value::Null, "{body}");
     app.stop().await;
 }
 
