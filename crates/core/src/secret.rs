@@ -292,6 +292,12 @@ impl Digest {
     pub fn ct_eq(&self, other: &Digest) -> bool {
         self.0.ct_eq(&other.0).into()
     }
+
+    /// Whether `stored` (a digest as read back from the store) is this one,
+    /// compared in constant time; bytes of another length never match.
+    pub fn matches(&self, stored: &[u8]) -> bool {
+        Digest::from_slice(stored).is_some_and(|stored| stored.ct_eq(self))
+    }
 }
 
 /// The server's secret key. Its `Debug` prints nothing.
@@ -546,6 +552,9 @@ mod tests {
         let b = SecretHasher::new(&ServerKey::generate(&OsRandom));
         assert!(a.digest(&s).ct_eq(&a.digest(&s)));
         assert!(!a.digest(&s).ct_eq(&b.digest(&s)));
+        assert!(a.digest(&s).matches(a.digest(&s).as_bytes()));
+        assert!(!a.digest(&s).matches(b.digest(&s).as_bytes()));
+        assert!(!a.digest(&s).matches(&a.digest(&s).as_bytes()[..31]));
     }
 
     #[test]

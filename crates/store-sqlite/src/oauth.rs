@@ -469,9 +469,10 @@ impl OAuthStore for SqliteStore {
             return Ok(None);
         };
         let stored: Vec<u8> = get(&row, "digest")?;
-        match Digest::from_slice(&stored) {
-            Some(stored) if stored.ct_eq(digest) => token(&row).map(Some),
-            _ => Ok(None),
+        if digest.matches(&stored) {
+            token(&row).map(Some)
+        } else {
+            Ok(None)
         }
     }
 
