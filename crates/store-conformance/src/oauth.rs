@@ -93,10 +93,6 @@ pub fn new_oauth_token(
     now: OffsetDateTime,
     expires_at: OffsetDateTime,
 ) -> NewOAuthToken {
-    let secret_kind = match kind {
-        OAuthTokenKind::Access => SecretKind::AccessToken,
-        OAuthTokenKind::Refresh => SecretKind::RefreshToken,
-    };
     let token_id = id();
     NewOAuthToken {
         token: OAuthToken {
@@ -111,7 +107,7 @@ pub fn new_oauth_token(
             used_at: None,
             revoked_at: None,
         },
-        digest: located_secret(secret_kind, token_id).stored.digest,
+        digest: located_secret(kind.secret_kind(), token_id).stored.digest,
     }
 }
 

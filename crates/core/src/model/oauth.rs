@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::scope::ScopeSet;
-use crate::secret::Digest;
+use crate::secret::{Digest, SecretKind};
 
 /// The grant types an app may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -143,6 +143,14 @@ impl OAuthTokenKind {
             "access" => Some(OAuthTokenKind::Access),
             "refresh" => Some(OAuthTokenKind::Refresh),
             _ => None,
+        }
+    }
+
+    /// The kind of secret a token of this kind is presented as.
+    pub fn secret_kind(self) -> SecretKind {
+        match self {
+            OAuthTokenKind::Access => SecretKind::AccessToken,
+            OAuthTokenKind::Refresh => SecretKind::RefreshToken,
         }
     }
 }

@@ -251,11 +251,11 @@ impl Keyward {
         let mut rows = Vec::with_capacity(if refresh { 2 } else { 1 });
         let mut draw = |kind, ttl| {
             let id = random::uuid_v7(self.inner.random.as_ref(), now);
-            let secret_kind = match kind {
-                OAuthTokenKind::Access => SecretKind::AccessToken,
-                OAuthTokenKind::Refresh => SecretKind::RefreshToken,
-            };
-            let secret = PlainSecret::generate_located(secret_kind, id, self.inner.random.as_ref());
+            let secret = PlainSecret::generate_located(
+                OAuthTokenKind::secret_kind(kind),
+                id,
+                self.inner.random.as_ref(),
+            );
             rows.push(NewOAuthToken {
                 digest: self.inner.hasher.digest(&secret),
                 token: OAuthToken {
