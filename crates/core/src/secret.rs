@@ -235,13 +235,9 @@ fn start(kind: SecretKind, locator: Option<Uuid>) -> String {
     secret.push(kind.letter());
     secret.push('_');
     if let Some(id) = locator {
-        let mut digits = [0u8; LOCATOR_LEN];
-        let len =
-            base62::encode_bytes(id.as_u128(), &mut digits).expect("a u128 fits 22 base62 digits");
-        for _ in len..LOCATOR_LEN {
-            secret.push('0');
+        for digit in padded_base62::<LOCATOR_LEN>(id.as_u128()) {
+            secret.push(char::from(digit));
         }
-        secret.push_str(std::str::from_utf8(&digits[..len]).expect("base62 is ASCII"));
     }
     secret
 }
@@ -254,11 +250,21 @@ fn checksum(head: &str) -> [u8; CHECKSUM_LEN] {
 }
 
 fn checksum_of_crc(crc: u32) -> [u8; CHECKSUM_LEN] {
-    let mut digits = [0u8; CHECKSUM_LEN];
-    let len = base62::encode_bytes(crc, &mut digits).expect("a u32 fits six base62 digits");
-    let mut sum = [b'0'; CHECKSUM_LEN];
-    sum[CHECKSUM_LEN - len..].copy_from_slice(&digits[..len]);
-    sum
+    padded_base62(u128::from(crc))
+}
+
+/// `value` in base62, zero-padded on the left to `N` digits.
+///
+/// # Panics
+///
+/// If `value` needs more than `N` digits (callers pass widths that fit
+/// their type: 6 for a `u32`, 22 for a `u128`).
+fn padded_base62<const N: usize>(value: u128) -> [u8; N] {
+    let mut digits = [0u8; N];
+    let len = base62::encode_bytes(value, &mut digits).expect("the value fits N base62 digits");
+    let mut padded = [b'0'; N];
+    padded[N - len..].copy_from_slice(&digits[..len]);
+    padded
 }
 
 /// Appends the checksum of `secret` to it.
