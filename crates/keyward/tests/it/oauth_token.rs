@@ -697,9 +697,11 @@ fn assert_strong<'s>(secret: &'s str, prefix: &str) -> &'s str {
         secret[4..].bytes().all(|b| b.is_ascii_alphanumeric()),
         "{secret}"
     );
-    // 30 base62 characters: 30 · log2(62) ≈ 178.6 bits ≥ 160.
-    assert!(30.0 * 62f64.log2() >= 160.0);
-    &secret[secret.len() - 36..secret.len() - 6]
+    // What is left after the prefix, the row id (if any) and the 6-character
+    // checksum is random: 30 base62 characters, 30 · log2(62) ≈ 178.6 bits.
+    let random = secret.len() - 4 - 6 - if located { 22 } else { 0 };
+    assert!(random as f64 * 62f64.log2() >= 160.0, "{secret}");
+    &secret[secret.len() - 6 - random..secret.len() - 6]
 }
 
 #[tokio::test]
