@@ -19,10 +19,18 @@ pub struct Settings {
     pub session_idle: Duration,
     /// A session dies this long after login, used or not.
     pub session_absolute: Duration,
-    /// Failed logins allowed per username within `login_window`.
+    /// Failed logins allowed per username from one client IP within
+    /// `login_window`: a guesser is stopped, while the user can still sign
+    /// in from anywhere else.
     pub login_failures_per_user: u32,
-    /// Failed logins allowed per client IP within `login_window`.
+    /// Failed logins (and client authentications) allowed per client IP
+    /// within `login_window`, whatever the username.
     pub login_failures_per_ip: u32,
+    /// Failed logins allowed per username from all addresses together
+    /// within `login_window`: much higher than the per-address limit, so that
+    /// nobody can lock a user out cheaply, yet a guesser with many addresses
+    /// is stopped too.
+    pub login_failures_per_user_all_ips: u32,
     pub login_window: Duration,
     /// Most OAuth apps a user may own.
     pub max_apps_per_user: u32,
@@ -32,9 +40,12 @@ pub struct Settings {
     pub refresh_token_ttl: Duration,
     /// Lifetime of an authorization code.
     pub code_ttl: Duration,
-    /// Failed client authentications allowed per client id within
-    /// `login_window` before the token endpoint answers 429.
+    /// Failed client authentications allowed per client id from one client
+    /// IP within `login_window` before the token endpoint answers 429.
     pub client_failures: u32,
+    /// Failed client authentications allowed per client id from all
+    /// addresses together within `login_window`.
+    pub client_failures_all_ips: u32,
     /// The issuer URL (RFC 8414), without a trailing slash.
     pub issuer: String,
 }
@@ -51,12 +62,14 @@ impl Default for Settings {
             session_absolute: Duration::days(7),
             login_failures_per_user: 5,
             login_failures_per_ip: 50,
+            login_failures_per_user_all_ips: 100,
             login_window: Duration::minutes(15),
             max_apps_per_user: 10,
             access_token_ttl: Duration::hours(1),
             refresh_token_ttl: Duration::days(30),
             code_ttl: Duration::seconds(60),
             client_failures: 10,
+            client_failures_all_ips: 100,
             issuer: "http://127.0.0.1:8080".into(),
         }
     }

@@ -52,12 +52,17 @@ impl Error {
     }
 }
 
-/// What a store reports. Conflicts are expected outcomes; everything else is
-/// the database failing.
-#[derive(Debug, thiserror::Error)]
+/// What a store reports. Conflicts and vanished references are expected
+/// outcomes of concurrent requests; everything else is the database failing.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A row the write refers to (a user, an app, a token) was deleted
+    /// meanwhile: a foreign-key violation, or a lookup inside the write that
+    /// found nothing.
+    #[error("gone: {0}")]
+    Gone(String),
     #[error("database error: {0}")]
     Database(String),
 }
@@ -66,6 +71,7 @@ impl From<StoreError> for Error {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Conflict(what) => Error::AlreadyExists(what),
+            StoreError::Gone(what) => Error::NotFound(what),
             StoreError::Database(msg) => Error::Internal(msg),
         }
     }

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 pub const CREDENTIALS_MANAGE: &str = "credentials.manage";
 pub const TOKENS_VERIFY: &str = "tokens.verify";
 pub const ADMIN_USERS: &str = "admin.users";
+pub const METRICS_READ: &str = "metrics.read";
 
 pub const ROLE_ADMIN: &str = "admin";
 pub const ROLE_MEMBER: &str = "member";
@@ -63,10 +64,21 @@ impl Policy {
         roles: BTreeMap<String, Vec<String>>,
         applications: Vec<String>,
     ) -> std::result::Result<Self, String> {
-        let mut scopes = BTreeMap::new();
-        for def in builtin_scopes().into_iter().chain(extra_scopes) {
+        let mut scopes: BTreeMap<String, ScopeDef> = builtin_scopes()
+            .into_iter()
+            .map(|def| (def.name.clone(), def))
+            .collect();
+        for def in extra_scopes {
             if !valid_name(&def.name) {
                 return Err(format!("invalid scope name {:?}", def.name));
+            }
+            // A deployment redefining a built-in scope could, say, hand
+            // admin.users to every member.
+            if scopes.contains_key(&def.name) {
+                return Err(format!(
+                    "scope {:?} is built in and cannot be redefined",
+                    def.name
+                ));
             }
             scopes.insert(def.name.clone(), def);
         }
@@ -208,6 +220,11 @@ fn builtin_scopes() -> Vec<ScopeDef> {
             description: "Manage users, see all credentials, read the audit log".into(),
             admin_only: true,
         },
+        ScopeDef {
+            name: METRICS_READ.into(),
+            description: "Read the Prometheus metrics (GET /metrics)".into(),
+            admin_only: true,
+        },
     ]
 }
 
@@ -251,6 +268,21 @@ mod tests {
             p.parse_applications("applications", &["other".into()])
                 .is_err()
         );
+    }
+
+    #[test]
+    fn built_in_scopes_cannot_be_redefined() {
+        for name in [ADMIN_USERS, METRICS_READ, CREDENTIALS_MANAGE] {
+            let extra = vec![ScopeDef {
+                name: name.into(),
+                description: String::new(),
+                admin_only: false,
+            }];
+            let err = Policy::new(extra, BTreeMap::new(), vec![]).unwrap_err();
+            assert!(err.contains("built in"), "{err}");
+        }
+        let member = policy().allowed_scopes(["member"]);
+        assert!(!member.contains(METRICS_READ), "metrics.read is admin-only");
     }
 
     #[test]

@@ -65,6 +65,31 @@ pub enum InsertToken {
     LimitReached,
 }
 
+/// What [`TokenStore::renew_token`] did.
+// Returned once per renewal and matched at once; boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum RenewOutcome {
+    /// The old token as it is now (expiring at `expire_current_at`, pointing
+    /// at its successor) and the new one.
+    Renewed { old: ApiToken, new: ApiToken },
+    /// No such token.
+    NotFound,
+    /// The token was renewed before; nothing was written.
+    AlreadyRenewed,
+    /// The owner holds `limit` active tokens and the old one would stay
+    /// valid past `latest_at_limit`; nothing was written.
+    LimitReached,
+}
+
+/// The limit a renewal obeys: a renewal replaces a token, so it may add one
+/// over `limit` for a while, but only until `latest_at_limit`.
+#[derive(Debug, Clone, Copy)]
+pub struct RenewalLimit {
+    pub limit: u32,
+    pub latest_at_limit: OffsetDateTime,
+}
+
 #[async_trait]
 pub trait TokenStore: Send + Sync {
     /// Inserts a token with its current secret, unless the owner already has
@@ -109,15 +134,20 @@ pub trait TokenStore: Send + Sync {
     ) -> StoreResult<Option<ApiToken>>;
     /// Returns whether a token was deleted. Its secrets go with it.
     async fn delete_token(&self, id: Uuid) -> StoreResult<bool>;
-    /// Inserts `replacement` and sets the old token's expiry to
-    /// `expire_current_at`, in one transaction. `None` if the old token is
-    /// gone.
+    /// Inserts `replacement`, sets the old token's expiry to
+    /// `expire_current_at` and records `replacement` as its successor, in one
+    /// transaction, unless the old token is gone, was renewed before, or the
+    /// owner already holds `limits.limit` active, unexpired tokens (counted
+    /// at `replacement.now`, the old one included) and `expire_current_at`
+    /// is after `limits.latest_at_limit`. Of concurrent renewals of one
+    /// token, at most one succeeds.
     async fn renew_token(
         &self,
         id: Uuid,
         replacement: &NewApiToken,
         expire_current_at: OffsetDateTime,
-    ) -> StoreResult<Option<(ApiToken, ApiToken)>>;
+        limits: RenewalLimit,
+    ) -> StoreResult<RenewOutcome>;
     /// Writes a batch of recorded uses; later uses win, earlier ones never
     /// overwrite later ones.
     async fn record_token_usage(&self, batch: &[TokenUsage]) -> StoreResult<()>;

@@ -73,9 +73,20 @@ pub struct Config {
     pub old_after_days: i64,
     pub session_idle_seconds: i64,
     pub session_absolute_seconds: i64,
+    /// Failed logins per username from one address within the window.
     pub login_failures_per_user: u32,
+    /// Failed logins and client authentications per address.
     pub login_failures_per_ip: u32,
+    /// Failed logins per username from all addresses together.
+    pub login_failures_per_user_all_ips: u32,
     pub login_window_seconds: i64,
+    /// Failed client authentications per OAuth client from one address.
+    pub client_auth_failures: u32,
+    /// Failed client authentications per OAuth client from all addresses.
+    pub client_auth_failures_all_ips: u32,
+    /// Serve `/metrics` without a credential (otherwise a bearer with the
+    /// `metrics.read` scope is needed).
+    pub metrics_public: bool,
     /// How often recorded token uses are written to the store.
     pub usage_flush_seconds: u64,
     /// Largest accepted request body.
@@ -122,7 +133,11 @@ impl Default for Config {
             session_absolute_seconds: s.session_absolute.whole_seconds(),
             login_failures_per_user: s.login_failures_per_user,
             login_failures_per_ip: s.login_failures_per_ip,
+            login_failures_per_user_all_ips: s.login_failures_per_user_all_ips,
             login_window_seconds: s.login_window.whole_seconds(),
+            client_auth_failures: s.client_failures,
+            client_auth_failures_all_ips: s.client_failures_all_ips,
+            metrics_public: false,
             usage_flush_seconds: 10,
             max_body_bytes: 64 * 1024,
             cache_capacity: CacheSettings::default().capacity,
@@ -294,6 +309,7 @@ impl Config {
             )?),
             login_failures_per_user: self.login_failures_per_user.max(1),
             login_failures_per_ip: self.login_failures_per_ip.max(1),
+            login_failures_per_user_all_ips: self.login_failures_per_user_all_ips.max(1),
             login_window: Duration::seconds(positive(
                 "login_window_seconds",
                 self.login_window_seconds,
@@ -315,7 +331,8 @@ impl Config {
                 )?
                 .min(600),
             ),
-            client_failures: Settings::default().client_failures,
+            client_failures: self.client_auth_failures.max(1),
+            client_failures_all_ips: self.client_auth_failures_all_ips.max(1),
             issuer: self.issuer()?,
         })
     }

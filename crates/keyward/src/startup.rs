@@ -78,6 +78,7 @@ pub fn web_config(config: &Config) -> anyhow::Result<WebConfig> {
             .context("app_token_header")?,
         max_body_bytes: config.max_body_bytes,
         issuer: config.issuer()?,
+        metrics_public: config.metrics_public,
     })
 }
 

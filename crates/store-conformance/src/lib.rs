@@ -23,8 +23,10 @@
 //!   refused insert writes nothing;
 //! - rotation with and without grace, a second rotation dropping the older
 //!   previous secret, `revoke_previous`, deactivation keeping both secrets
-//!   (idempotently), deletion taking the secrets along, renewal ignoring the
-//!   limit, `previous` being reported until purged;
+//!   (idempotently), deletion taking the secrets along, renewal marking the
+//!   old token renewed (once only, also concurrently) and passing the limit
+//!   only for an old token that ends soon, `previous` being reported until
+//!   purged;
 //! - usage batches: the latest use wins in any order, equal times overwrite,
 //!   a use without IP keeps the stored IP, unknown tokens are ignored, and a
 //!   use does not change `updated_at`;
@@ -118,6 +120,11 @@ pub async fn run_all(store: Arc<dyn Store>) {
     )
     .await;
     check("tokens::renew", tokens::renew(s)).await;
+    check(
+        "tokens::renew_once_under_concurrency",
+        tokens::renew_once_under_concurrency(store.clone()),
+    )
+    .await;
     check("tokens::list_filters", tokens::list_filters(s)).await;
 
     check(

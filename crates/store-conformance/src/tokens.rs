@@ -8,7 +8,7 @@ use keyward_core::model::{
     ApiToken, SecretSlot, TokenFilter, TokenState, TokenStatus, TokenUpdate, TokenUsage,
 };
 use keyward_core::secret::SecretKind;
-use keyward_core::store::Store;
+use keyward_core::store::{RenewOutcome, RenewalLimit, Store};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -39,6 +39,7 @@ pub async fn insert_and_find(store: &dyn Store) {
         hint: new.secret.hint.clone(),
         previous: None,
         renewal: new.renewal.clone(),
+        renewed_to: None,
     };
     assert_eq!(
         inserted, expected,
@@ -218,8 +219,9 @@ pub async fn delete_takes_the_secrets_along(store: &dyn Store) {
     assert_eq!(listed, vec![kept], "other tokens stay");
 }
 
-/// `renew_token` inserts the replacement (ignoring the limit) and sets the
-/// old token's expiry, together.
+/// Renewal inserts the successor and moves the old token's expiry, marks the
+/// old token renewed (once only), and obeys the limit only past
+/// `latest_at_limit`.
 pub async fn renew(store: &dyn Store) {
     let owner = user(store, T0).await;
     let (old, old_secret) = token(store, owner.id, T0).await;
@@ -228,12 +230,21 @@ pub async fn renew(store: &dyn Store) {
     let (mut replacement, _) = new_token(owner.id, now);
     replacement.scopes = old.scopes.clone();
     replacement.expires_at = Some(now + Duration::days(30));
+    let limits = RenewalLimit {
+        limit: 10,
+        latest_at_limit: now,
+    };
 
-    let (old_after, new) = store
-        .renew_token(old.id, &replacement, expire_at)
+    let RenewOutcome::Renewed {
+        old: old_after,
+        new,
+    } = store
+        .renew_token(old.id, &replacement, expire_at, limits)
         .await
         .expect("renew_token")
-        .expect("the old token exists");
+    else {
+        panic!("the old token exists and was not renewed before");
+    };
     assert_eq!(old_after.id, old.id);
     assert_eq!(
         old_after.expires_at,
@@ -242,10 +253,16 @@ pub async fn renew(store: &dyn Store) {
     );
     assert_eq!(old_after.state, TokenState::Active);
     assert_eq!(old_after.hint, old.hint, "the old secret is kept");
+    assert_eq!(
+        old_after.renewed_to,
+        Some(new.id),
+        "and points at its successor"
+    );
     assert_eq!(new.id, replacement.id);
     assert_eq!(new.name, replacement.name);
     assert_eq!(new.state, TokenState::Active);
     assert_eq!(new.expires_at, replacement.expires_at);
+    assert_eq!(new.renewed_to, None);
     assert_eq!((new.created_at, new.updated_at), (now, now));
     assert_eq!(new.hint, replacement.secret.hint);
     assert_eq!(
@@ -265,25 +282,78 @@ pub async fn renew(store: &dyn Store) {
         .find_token_by_secret(&replacement.secret.digest)
         .await
         .expect("by secret");
-    assert_eq!(by_new, Some((new, SecretSlot::Current)));
+    assert_eq!(by_new, Some((new.clone(), SecretSlot::Current)));
 
-    // At the limit (one active token per user here), renewing still works.
+    // Once renewed, never again; the successor can be.
+    let (again, _) = new_token(owner.id, now);
+    assert!(matches!(
+        store
+            .renew_token(old.id, &again, expire_at, limits)
+            .await
+            .expect("renew_token"),
+        RenewOutcome::AlreadyRenewed
+    ));
+    assert!(
+        store.find_token(again.id).await.expect("find").is_none(),
+        "a refused renewal inserts nothing"
+    );
+    assert!(matches!(
+        store
+            .renew_token(new.id, &again, expire_at, limits)
+            .await
+            .expect("renew_token"),
+        RenewOutcome::Renewed { .. }
+    ));
+
+    // At the limit (one active token per user here), renewing works only
+    // if the old token ends by `latest_at_limit`.
     let limited = user(store, T0).await;
     let (only, _) = new_token(limited.id, T0);
     crate::fixtures::inserted(store.insert_token(&only, 1).await.expect("insert_token"));
+    let at_limit = RenewalLimit {
+        limit: 1,
+        latest_at_limit: now + Duration::hours(1),
+    };
     let (replacement, _) = new_token(limited.id, now);
-    let renewed = store
-        .renew_token(only.id, &replacement, now + Duration::hours(1))
+    let refused = store
+        .renew_token(only.id, &replacement, now + Duration::hours(2), at_limit)
         .await
         .expect("renew_token at the limit");
-    assert!(renewed.is_some(), "renewal ignores the token limit");
+    assert!(matches!(refused, RenewOutcome::LimitReached), "{refused:?}");
+    assert!(
+        store
+            .find_token(replacement.id)
+            .await
+            .expect("find")
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .find_token(only.id)
+            .await
+            .expect("find")
+            .map(|t| t.renewed_to),
+        Some(None),
+        "a refused renewal changes nothing"
+    );
+    let renewed = store
+        .renew_token(only.id, &replacement, now + Duration::hours(1), at_limit)
+        .await
+        .expect("renew_token at the limit");
+    assert!(
+        matches!(renewed, RenewOutcome::Renewed { .. }),
+        "a renewal that ends the old token soon passes the limit"
+    );
 
     let (orphan, _) = new_token(owner.id, now);
     let missing = store
-        .renew_token(id(), &orphan, now)
+        .renew_token(id(), &orphan, now, limits)
         .await
         .expect("renew_token");
-    assert!(missing.is_none(), "renewing an unknown token gives None");
+    assert!(
+        matches!(missing, RenewOutcome::NotFound),
+        "renewing an unknown token is NotFound"
+    );
     assert!(
         store
             .find_token(orphan.id)
@@ -292,6 +362,42 @@ pub async fn renew(store: &dyn Store) {
             .is_none(),
         "and inserts nothing"
     );
+}
+
+/// Of many concurrent renewals of one token, exactly one succeeds.
+pub async fn renew_once_under_concurrency(store: std::sync::Arc<dyn Store>) {
+    const ATTEMPTS: usize = 20;
+    let owner = user(store.as_ref(), T0).await;
+    let (old, _) = token(store.as_ref(), owner.id, T0).await;
+    let now = T0 + Duration::days(1);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..ATTEMPTS {
+        let store = store.clone();
+        let (replacement, _) = new_token(owner.id, now);
+        tasks.spawn(async move {
+            let limits = RenewalLimit {
+                limit: 100,
+                latest_at_limit: now,
+            };
+            store
+                .renew_token(old.id, &replacement, now + Duration::hours(1), limits)
+                .await
+        });
+    }
+    let mut renewed = 0;
+    while let Some(outcome) = tasks.join_next().await {
+        match outcome.expect("task").expect("renew_token") {
+            RenewOutcome::Renewed { .. } => renewed += 1,
+            RenewOutcome::AlreadyRenewed => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(renewed, 1, "exactly one of {ATTEMPTS} concurrent renewals");
+    let active = store
+        .list_tokens(owner.id, &TokenFilter::default(), now)
+        .await
+        .expect("list");
+    assert_eq!(active.len(), 2, "the old token and one successor");
 }
 
 /// `list_tokens` filters by derived status and `unused_since` as of `now`,

@@ -95,7 +95,8 @@ impl Store for PgStore {
 }
 
 /// Maps a database error: a unique violation is a [`StoreError::Conflict`]
-/// naming what is taken; anything else is [`StoreError::Database`].
+/// naming what is taken, a foreign-key violation [`StoreError::Gone`];
+/// anything else is [`StoreError::Database`].
 pub(crate) fn db_error(err: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &err
         && db.is_unique_violation()
@@ -109,6 +110,11 @@ pub(crate) fn db_error(err: sqlx::Error) -> StoreError {
             _ => "unique constraint violated",
         };
         return StoreError::Conflict(what.to_owned());
+    }
+    if let sqlx::Error::Database(db) = &err
+        && db.is_foreign_key_violation()
+    {
+        return StoreError::Gone(format!("a referenced row no longer exists: {db}"));
     }
     StoreError::Database(err.to_string())
 }

@@ -190,8 +190,8 @@ impl OAuthStore for PgStore {
     /// as `insert_token` does, so concurrent inserts for one owner queue up),
     /// counts the owner's apps and answers [`InsertApp::LimitReached`] when
     /// that count is `limit` or more; otherwise inserts the app with
-    /// `created_at = updated_at = app.now`. An unknown owner is a database
-    /// error; a taken client id or secret digest a conflict.
+    /// `created_at = updated_at = app.now`. An unknown owner is
+    /// [`StoreError::Gone`]; a taken client id or secret digest a conflict.
     async fn insert_app(&self, app: &NewOAuthApp, limit: u32) -> StoreResult<InsertApp> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let owner = sqlx::query("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE")
@@ -200,7 +200,7 @@ impl OAuthStore for PgStore {
             .await
             .map_err(db_error)?;
         if owner.is_none() {
-            return Err(StoreError::Database(format!(
+            return Err(StoreError::Gone(format!(
                 "app owner {} does not exist",
                 app.user_id
             )));
@@ -352,8 +352,8 @@ impl OAuthStore for PgStore {
     }
 
     /// Stores the code as given (including any `used_at`). A taken id or
-    /// digest is [`StoreError::Conflict`]; an unknown app or user a database
-    /// error.
+    /// digest is [`StoreError::Conflict`]; an unknown app or user
+    /// [`StoreError::Gone`].
     async fn insert_code(&self, new: &NewAuthCode) -> StoreResult<()> {
         let c = &new.code;
         sqlx::query(

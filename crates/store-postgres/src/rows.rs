@@ -58,7 +58,7 @@ macro_rules! token_select {
             "SELECT t.id, t.user_id, t.name, t.description, t.scopes, t.applications, t.state, \
              t.expires_at, t.created_at, t.updated_at, t.last_used_at, t.last_used_ip, \
              t.renewal_every_days, t.renewal_callback_url, t.renewal_mail_recipient, \
-             t.renewal_secret_seed, \
+             t.renewal_secret_seed, t.renewed_to, \
              c.hint AS current_hint, p.hint AS previous_hint, p.expires_at AS previous_expires_at",
             $extra,
             " FROM api_tokens t \
@@ -104,6 +104,7 @@ pub(crate) fn token(row: &PgRow) -> StoreResult<ApiToken> {
             }
         },
         renewal: renewal(row, id)?,
+        renewed_to: get(row, "renewed_to")?,
     })
 }
 

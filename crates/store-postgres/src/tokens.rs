@@ -10,7 +10,7 @@ use keyward_core::model::{
     ApiToken, NewApiToken, NewTokenSecret, SecretSlot, TokenFilter, TokenUpdate, TokenUsage,
 };
 use keyward_core::secret::Digest;
-use keyward_core::store::{InsertToken, StoreResult, TokenStore};
+use keyward_core::store::{InsertToken, RenewOutcome, RenewalLimit, StoreResult, TokenStore};
 use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -108,7 +108,7 @@ impl TokenStore for PgStore {
     /// with state `active` and no expiry or an expiry after `token.now`, and
     /// answers [`InsertToken::LimitReached`] when that count is `limit` or
     /// more; otherwise inserts the token and its current secret. An unknown
-    /// owner is a database error; a taken id or digest a conflict.
+    /// owner is [`StoreError::Gone`]; a taken id or digest a conflict.
     async fn insert_token(&self, token: &NewApiToken, limit: u32) -> StoreResult<InsertToken> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let owner = sqlx::query("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE")
@@ -117,7 +117,7 @@ impl TokenStore for PgStore {
             .await
             .map_err(db_error)?;
         if owner.is_none() {
-            return Err(keyward_core::error::StoreError::Database(format!(
+            return Err(keyward_core::error::StoreError::Gone(format!(
                 "token owner {} does not exist",
                 token.user_id
             )));
@@ -362,33 +362,75 @@ impl TokenStore for PgStore {
         Ok(done.rows_affected() > 0)
     }
 
-    /// In one transaction, with the old token locked: inserts `replacement`
-    /// and its current secret (no limit check: a renewal replaces a token),
-    /// then sets the old token's `expires_at` to `expire_current_at` and its
-    /// `updated_at` to `replacement.now`. Returns `(old, new)`; `None` if the
-    /// old token is gone.
+    /// In one transaction, with the owner's row and the old token locked
+    /// (in the order every token insert takes them): checks the old token is
+    /// not renewed before, counts the owner's active tokens against
+    /// `limits`, inserts `replacement` and its current secret, then sets the
+    /// old token's `expires_at`, `updated_at` and `renewed_to`.
     async fn renew_token(
         &self,
         id: Uuid,
         replacement: &NewApiToken,
         expire_current_at: OffsetDateTime,
-    ) -> StoreResult<Option<(ApiToken, ApiToken)>> {
+        limits: RenewalLimit,
+    ) -> StoreResult<RenewOutcome> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        if !lock_token(&mut tx, id).await? {
-            return Ok(None);
+        // The owner's row first, as every insert of a token locks it: the
+        // count below then cannot race with another insert or renewal.
+        let owner = sqlx::query(
+            "SELECT u.id FROM users u JOIN api_tokens t ON t.user_id = u.id \
+             WHERE t.id = $1 FOR NO KEY UPDATE OF u",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        let Some(owner) = owner else {
+            return Ok(RenewOutcome::NotFound);
+        };
+        let owner: Uuid = get(&owner, "id")?;
+        let found =
+            sqlx::query("SELECT renewed_to FROM api_tokens WHERE id = $1 FOR NO KEY UPDATE")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        let Some(found) = found else {
+            return Ok(RenewOutcome::NotFound);
+        };
+        if get::<Option<Uuid>>(&found, "renewed_to")?.is_some() {
+            return Ok(RenewOutcome::AlreadyRenewed);
+        }
+        let active: i64 = get(
+            &sqlx::query(
+                "SELECT count(*) AS active FROM api_tokens \
+                 WHERE user_id = $1 AND state = 'active' AND (expires_at IS NULL OR expires_at > $2)",
+            )
+            .bind(owner)
+            .bind(replacement.now)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_error)?,
+            "active",
+        )?;
+        if active >= i64::from(limits.limit) && expire_current_at > limits.latest_at_limit {
+            return Ok(RenewOutcome::LimitReached);
         }
         insert_token_rows(&mut tx, replacement).await?;
-        sqlx::query("UPDATE api_tokens SET expires_at = $2, updated_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(expire_current_at)
-            .bind(replacement.now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
+        sqlx::query(
+            "UPDATE api_tokens SET expires_at = $2, updated_at = $3, renewed_to = $4 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(expire_current_at)
+        .bind(replacement.now)
+        .bind(replacement.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
         let old = written_token(&mut tx, id).await?;
         let new = written_token(&mut tx, replacement.id).await?;
         tx.commit().await.map_err(db_error)?;
-        Ok(Some((old, new)))
+        Ok(RenewOutcome::Renewed { old, new })
     }
 
     /// One transaction for the whole batch: the tokens' rows are locked in

@@ -11,7 +11,9 @@ use std::time::Duration as StdDuration;
 use keyward_core::error::StoreError;
 use keyward_core::model::{NewSession, SecretSlot, TokenUsage};
 use keyward_core::secret::SecretKind;
-use keyward_core::store::{InsertToken, SessionStore, Store, TokenStore};
+use keyward_core::store::{
+    InsertToken, RenewOutcome, RenewalLimit, SessionStore, Store, TokenStore,
+};
 use keyward_store_conformance::fixtures::{self, T0, TestSecret, id, new_token, secret, user};
 use keyward_store_postgres::notify::LISTENER_APPLICATION_NAME;
 use keyward_store_postgres::testing::{TestDatabase, fresh_database};
@@ -20,6 +22,12 @@ use sqlx::{AssertSqlSafe, Row};
 use time::Duration;
 use tokio::sync::mpsc;
 use uuid::Uuid;
+
+/// A renewal limit that never refuses.
+const LIMITS: RenewalLimit = RenewalLimit {
+    limit: u32::MAX,
+    latest_at_limit: T0,
+};
 
 /// A fresh database and a store connected to it (migrated).
 async fn setup() -> (TestDatabase, PgStore) {
@@ -86,23 +94,20 @@ async fn errors_map_to_conflict_or_database() {
     let again = store.insert_session(&session).await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
 
-    // No such owner: the database refuses, and it is not a conflict.
+    // No such owner: the write refuses it as gone, not as a conflict.
     let (orphan, _) = new_token(id(), T0);
     let refused = store.insert_token(&orphan, 10).await;
-    assert!(
-        matches!(refused, Err(StoreError::Database(_))),
-        "{refused:?}"
-    );
+    assert!(matches!(refused, Err(StoreError::Gone(_))), "{refused:?}");
 
     // Renewing a missing token inserts nothing.
     let (replacement, _) = new_token(owner.id, T0);
-    assert!(
+    assert!(matches!(
         store
-            .renew_token(id(), &replacement, T0)
+            .renew_token(id(), &replacement, T0, LIMITS)
             .await
-            .unwrap()
-            .is_none()
-    );
+            .unwrap(),
+        RenewOutcome::NotFound
+    ));
     assert!(store.find_token(replacement.id).await.unwrap().is_none());
     let (limited, _) = new_token(owner.id, T0);
     assert!(matches!(
@@ -235,7 +240,7 @@ async fn no_plaintext_secret_reaches_a_table() {
         .unwrap();
     let (replacement, third) = new_token(owner.id, T0);
     store
-        .renew_token(token.id, &replacement, T0 + Duration::days(1))
+        .renew_token(token.id, &replacement, T0 + Duration::days(1), LIMITS)
         .await
         .unwrap();
     let session = secret(SecretKind::Session);

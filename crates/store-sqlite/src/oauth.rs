@@ -217,8 +217,8 @@ impl OAuthStore for SqliteStore {
     /// (`created_at = updated_at = app.now`) only if the owner holds fewer
     /// than `limit` apps, so concurrent inserts cannot pass the limit
     /// together; at the limit nothing is written. A taken client id or secret
-    /// digest is [`StoreError::Conflict`]; an unknown owner a database error
-    /// (foreign key), unless the limit refuses first.
+    /// digest is [`StoreError::Conflict`]; an unknown owner
+    /// [`StoreError::Gone`] (foreign key), unless the limit refuses first.
     async fn insert_app(&self, app: &NewOAuthApp, limit: u32) -> StoreResult<InsertApp> {
         let mut tx = self.write().await?;
         let row = sqlx::query(concat!(
@@ -372,8 +372,8 @@ impl OAuthStore for SqliteStore {
     }
 
     /// Stores the code as given (including any `used_at`). A taken id or
-    /// digest is [`StoreError::Conflict`]; an unknown app or user a database
-    /// error.
+    /// digest is [`StoreError::Conflict`]; an unknown app or user
+    /// [`StoreError::Gone`].
     async fn insert_code(&self, new: &NewAuthCode) -> StoreResult<()> {
         let c = &new.code;
         sqlx::query(

@@ -15,8 +15,15 @@ use sqlx::sqlite::SqliteRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-/// Any sqlx failure, as the store reports it.
+/// Any sqlx failure, as the store reports it: a foreign-key violation (the
+/// user, app or token a write refers to was deleted meanwhile) is
+/// [`StoreError::Gone`], anything else a database error.
 pub(crate) fn db_error(err: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &err
+        && db.is_foreign_key_violation()
+    {
+        return StoreError::Gone(format!("a referenced row no longer exists: {db}"));
+    }
     StoreError::Database(err.to_string())
 }
 
@@ -72,6 +79,12 @@ pub(crate) fn id_text(id: Uuid) -> String {
 fn get_id(row: &SqliteRow, column: &str) -> StoreResult<Uuid> {
     let text: String = get(row, column)?;
     Uuid::parse_str(&text).map_err(|e| bad_data(column, e))
+}
+
+fn get_opt_id(row: &SqliteRow, column: &str) -> StoreResult<Option<Uuid>> {
+    get::<Option<String>>(row, column)?
+        .map(|text| Uuid::parse_str(&text).map_err(|e| bad_data(column, e)))
+        .transpose()
 }
 
 /// A list as stored: a JSON array of strings.
@@ -136,6 +149,7 @@ pub(crate) fn token(row: &SqliteRow) -> StoreResult<ApiToken> {
         hint: hint.ok_or_else(|| bad_data("hint", "the token has no current secret"))?,
         previous,
         renewal: renewal(row)?,
+        renewed_to: get_opt_id(row, "renewed_to")?,
     })
 }
 

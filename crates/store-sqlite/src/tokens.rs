@@ -12,7 +12,7 @@ use keyward_core::model::{
     ApiToken, NewApiToken, NewTokenSecret, SecretSlot, TokenFilter, TokenUpdate, TokenUsage,
 };
 use keyward_core::secret::Digest;
-use keyward_core::store::{InsertToken, StoreResult, TokenStore};
+use keyward_core::store::{InsertToken, RenewOutcome, RenewalLimit, StoreResult, TokenStore};
 use sqlx::{Sqlite, SqliteConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -28,7 +28,7 @@ macro_rules! token_columns {
         "t.id, t.user_id, t.name, t.description, t.scopes, t.applications, t.state, \
          t.expires_at, t.created_at, t.updated_at, t.last_used_at, t.last_used_ip, \
          t.renewal_every_days, t.renewal_callback_url, t.renewal_mail_recipient, \
-         t.renewal_secret_seed, \
+         t.renewal_secret_seed, t.renewed_to, \
          cur.hint AS hint, prev.hint AS previous_hint, prev.expires_at AS previous_expires_at"
     };
 }
@@ -318,29 +318,43 @@ impl TokenStore for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
-    /// One transaction: sets the old token's `expires_at` to
-    /// `expire_current_at` (and `updated_at = replacement.now`), then inserts
-    /// `replacement` with its current secret, without a limit check (a
-    /// renewal replaces a token). Returns `(old, new)`; `None`, with nothing
-    /// written, if the old token does not exist.
+    /// One transaction (the single writer): checks the old token is there
+    /// and not renewed before, counts the owner's active tokens against
+    /// `limits`, inserts `replacement` with its current secret, then sets the
+    /// old token's `expires_at` to `expire_current_at`, `updated_at` to
+    /// `replacement.now` and `renewed_to` to the new id.
     async fn renew_token(
         &self,
         id: Uuid,
         replacement: &NewApiToken,
         expire_current_at: OffsetDateTime,
-    ) -> StoreResult<Option<(ApiToken, ApiToken)>> {
+        limits: RenewalLimit,
+    ) -> StoreResult<RenewOutcome> {
         let mut tx = self.write().await?;
-        let done =
-            sqlx::query("UPDATE api_tokens SET expires_at = ?2, updated_at = ?3 WHERE id = ?1")
-                .bind(id_text(id))
-                .bind(secs(expire_current_at))
-                .bind(secs(replacement.now))
-                .execute(&mut *tx)
-                .await
-                .map_err(db_error)?;
-        if done.rows_affected() == 0 {
+        let found = sqlx::query(
+            "SELECT renewed_to, \
+                 (SELECT COUNT(*) FROM api_tokens o \
+                  WHERE o.user_id = t.user_id AND o.state = 'active' \
+                    AND (o.expires_at IS NULL OR o.expires_at > ?2)) AS active \
+             FROM api_tokens t WHERE id = ?1",
+        )
+        .bind(id_text(id))
+        .bind(secs(replacement.now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        let Some(found) = found else {
             tx.rollback().await.map_err(db_error)?;
-            return Ok(None);
+            return Ok(RenewOutcome::NotFound);
+        };
+        if rows::get::<Option<String>>(&found, "renewed_to")?.is_some() {
+            tx.rollback().await.map_err(db_error)?;
+            return Ok(RenewOutcome::AlreadyRenewed);
+        }
+        let active: i64 = rows::get(&found, "active")?;
+        if active >= i64::from(limits.limit) && expire_current_at > limits.latest_at_limit {
+            tx.rollback().await.map_err(db_error)?;
+            return Ok(RenewOutcome::LimitReached);
         }
         insert_token_row(&mut tx, replacement, None).await?;
         insert_current_secret(
@@ -350,10 +364,21 @@ impl TokenStore for SqliteStore {
             replacement.now,
         )
         .await?;
+        sqlx::query(
+            "UPDATE api_tokens SET expires_at = ?2, updated_at = ?3, renewed_to = ?4 \
+             WHERE id = ?1",
+        )
+        .bind(id_text(id))
+        .bind(secs(expire_current_at))
+        .bind(secs(replacement.now))
+        .bind(id_text(replacement.id))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
         let old = fetch_written(&mut tx, id).await?;
         let new = fetch_written(&mut tx, replacement.id).await?;
         tx.commit().await.map_err(db_error)?;
-        Ok(Some((old, new)))
+        Ok(RenewOutcome::Renewed { old, new })
     }
 
     /// One transaction for the whole batch. A use is written only if it is

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use keyward_core::model::TokenFilter;
 use keyward_core::secret::SecretKind;
-use keyward_core::store::{InsertToken, SessionStore, Store, TokenStore, UserStore};
+use keyward_core::store::{
+    InsertToken, RenewOutcome, RenewalLimit, SessionStore, Store, TokenStore, UserStore,
+};
 use keyward_store_conformance::fixtures::{self, T0};
 use keyward_store_sqlite::SqliteStore;
 use time::Duration;
@@ -140,11 +142,15 @@ async fn no_plaintext_secret_reaches_the_database_file() {
             .expect("exists");
         plaintexts.push(rotated.plain);
         let (replacement, plain) = fixtures::new_token(owner.id, T0 + Duration::hours(1));
-        store
-            .renew_token(token.id, &replacement, T0 + Duration::hours(2))
+        let limits = RenewalLimit {
+            limit: u32::MAX,
+            latest_at_limit: T0,
+        };
+        let renewed = store
+            .renew_token(token.id, &replacement, T0 + Duration::hours(2), limits)
             .await
-            .expect("renew_token")
-            .expect("exists");
+            .expect("renew_token");
+        assert!(matches!(renewed, RenewOutcome::Renewed { .. }));
         plaintexts.push(plain);
     }
     let mut bytes = Vec::new();

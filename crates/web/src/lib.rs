@@ -14,6 +14,7 @@ pub mod oauth;
 pub mod openapi;
 pub mod pages;
 pub mod state;
+pub mod ui;
 
 use axum::Router;
 

@@ -13,13 +13,17 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
+use keyward_core::scope;
 use keyward_core::service::{Keyward, VerifyReason};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Level, Metadata, Recorder, Unit};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
 
+use crate::error::ApiError;
+use crate::extract::Caller;
 use crate::state::AppState;
 
 const REQUESTS: &str = "keyward_http_requests_total";
@@ -248,11 +252,26 @@ pub(crate) fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// Prometheus metrics (text exposition format).
+/// Prometheus metrics (text exposition format). Needs a bearer credential
+/// with the admin-only `metrics.read` scope (Prometheus scrape configs carry
+/// one: `authorization: {credentials: kwp_…}`), unless the deployment sets
+/// `metrics_public = true`.
 #[utoipa::path(get, path = "/metrics", tag = "health",
     responses((status = 200, description = "Prometheus text exposition format",
-        content_type = "text/plain; version=0.0.4", body = String)))]
-pub async fn metrics(State(state): State<AppState>) -> Response {
+        content_type = "text/plain; version=0.0.4", body = String),
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, description = "The credential lacks metrics.read", body = crate::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn metrics(State(state): State<AppState>, mut parts: Parts) -> Response {
+    if !state.metrics_public {
+        let allowed = match Caller::from_request_parts(&mut parts, &state).await {
+            Ok(Caller(caller)) => caller.require(scope::METRICS_READ).map_err(ApiError::from),
+            Err(err) => Err(err),
+        };
+        if let Err(err) = allowed {
+            return err.into_response();
+        }
+    }
     let text = state.metrics.render(&state.keyward);
     let mut response = text.into_response();
     response.headers_mut().insert(

@@ -93,7 +93,7 @@ pub fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(apps::rotate))
         .routes(routes!(token::token))
         .routes(routes!(authorize::authorize, authorize::decide))
-        .routes(routes!(authorize::login))
+        .routes(routes!(authorize::login_form, authorize::login))
         .routes(routes!(introspect::introspect))
         .routes(routes!(introspect::revoke))
         .routes(routes!(metadata::metadata))

@@ -11,6 +11,8 @@ pub struct LoginPage {
     /// Where to go after signing in: a relative path on this server.
     pub next: String,
     pub error: Option<String>,
+    /// Binds the form to this browser (see `ui::csrf`).
+    pub csrf_token: String,
 }
 
 #[derive(Template)]

@@ -20,6 +20,8 @@ pub struct WebConfig {
     /// The OAuth issuer: the URL users reach Keyward at, without a trailing
     /// slash.
     pub issuer: String,
+    /// Serve `/metrics` to anyone, not only to `metrics.read` bearers.
+    pub metrics_public: bool,
 }
 
 impl Default for WebConfig {
@@ -29,6 +31,7 @@ impl Default for WebConfig {
             app_token_header: HeaderName::from_static("x-app-token"),
             max_body_bytes: 64 * 1024,
             issuer: "http://127.0.0.1:8080".into(),
+            metrics_public: false,
         }
     }
 }
@@ -49,6 +52,10 @@ pub struct Shared {
     pub issuer: String,
     /// Cookies get `Secure` when Keyward is reached over https.
     pub secure_cookies: bool,
+    /// The issuer's origin (`scheme://host[:port]`): what a browser's
+    /// `Origin` header says on a form posted from Keyward's own pages.
+    pub origin: String,
+    pub metrics_public: bool,
 }
 
 impl AppState {
@@ -60,6 +67,10 @@ impl AppState {
             metrics: Metrics::new(),
             issuer: config.issuer.clone(),
             secure_cookies: config.issuer.starts_with("https://"),
+            origin: url::Url::parse(&config.issuer)
+                .map(|u| u.origin().ascii_serialization())
+                .unwrap_or_default(),
+            metrics_public: config.metrics_public,
         }))
     }
 }

@@ -118,6 +118,9 @@ pub struct ApiToken {
     pub hint: String,
     pub previous: Option<PreviousSecret>,
     pub renewal: Option<RenewalPolicy>,
+    /// The token that replaced this one by a renewal; a renewed token cannot
+    /// be renewed again (its successor can).
+    pub renewed_to: Option<Uuid>,
 }
 
 impl ApiToken {

@@ -11,7 +11,7 @@ use super::{Invalidation, Keyward, Principal};
 use crate::error::{Error, Result};
 use crate::model::{GrantType, NewOAuthApp, OAuthApp, OAuthAppUpdate};
 use crate::random;
-use crate::scope::{self, ScopeSet};
+use crate::scope::ScopeSet;
 use crate::secret::{PlainSecret, SecretKind};
 use crate::store::InsertApp;
 use crate::validate;
@@ -95,15 +95,30 @@ impl Keyward {
 
     /// The caller's app `client_id`; `not_found` for anyone else's.
     async fn owned_app(&self, caller: &Principal, client_id: Uuid) -> Result<OAuthApp> {
-        caller.require(scope::CREDENTIALS_MANAGE)?;
+        caller.require_manage()?;
         match self.inner.store.find_app(client_id).await? {
             Some(app) if app.user_id == caller.user.id => Ok(app),
             _ => Err(Error::NotFound("app not found".into())),
         }
     }
 
+    /// The caller's app `client_id`, if the caller is at least as strong as
+    /// it (see [`Principal::require_covers`]): for rotating its secret and
+    /// for changes to where its codes go or what it may be granted. The
+    /// app's strength is its scope as its owner may grant it now.
+    async fn covered_app(&self, caller: &Principal, client_id: Uuid) -> Result<OAuthApp> {
+        let app = self.owned_app(caller, client_id).await?;
+        let effective: ScopeSet = app
+            .scopes
+            .intersection(&self.allowed_scopes(&caller.user))
+            .cloned()
+            .collect();
+        caller.require_covers("the app", &effective, &BTreeSet::new())?;
+        Ok(app)
+    }
+
     pub async fn create_app(&self, caller: &Principal, input: CreateApp) -> Result<IssuedApp> {
-        caller.require(scope::CREDENTIALS_MANAGE)?;
+        caller.require_manage()?;
         let client_name =
             validate::required_text("clientName", &input.client_name, MAX_CLIENT_NAME_LEN)?;
         let description = input
@@ -151,7 +166,7 @@ impl Keyward {
     }
 
     pub async fn list_apps(&self, caller: &Principal) -> Result<Vec<OAuthApp>> {
-        caller.require(scope::CREDENTIALS_MANAGE)?;
+        caller.require_manage()?;
         Ok(self.inner.store.list_apps(caller.user.id).await?)
     }
 
@@ -165,7 +180,7 @@ impl Keyward {
         client_id: Uuid,
         input: UpdateApp,
     ) -> Result<OAuthApp> {
-        let app = self.owned_app(caller, client_id).await?;
+        let app = self.covered_app(caller, client_id).await?;
         let update = OAuthAppUpdate {
             client_name: input
                 .client_name
@@ -222,7 +237,7 @@ impl Keyward {
         caller: &Principal,
         client_id: Uuid,
     ) -> Result<IssuedApp> {
-        self.owned_app(caller, client_id).await?;
+        self.covered_app(caller, client_id).await?;
         let (secret, digest) = self.new_client_secret();
         let app = self
             .inner

@@ -2,7 +2,6 @@
 //! (later) verification and introspection. Parse and checksum offline, hash,
 //! look up, then judge the credential and its owner as of now.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
@@ -10,84 +9,11 @@ use uuid::Uuid;
 
 use super::Keyward;
 use super::cache::Loaded;
+use super::credential::{CredentialRef, OAuthGrant, Principal, Rejection, Verified};
 use crate::error::{Error, Result};
 use crate::model::{OAuthTokenKind, SecretSlot, TokenState, User, UserStatus};
-use crate::scope::{self, ScopeSet};
+use crate::scope::ScopeSet;
 use crate::secret::{Digest, PlainSecret, SecretKind};
-
-/// Which credential authenticated a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CredentialRef {
-    pub kind: SecretKind,
-    pub id: Uuid,
-}
-
-/// Who is calling, through which credential, with which effective scopes.
-/// The user and scopes are shared rather than copied: a cached answer is
-/// handed to every request that presents the same secret.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    pub user: Arc<User>,
-    pub credential: CredentialRef,
-    pub scopes: Arc<ScopeSet>,
-}
-
-impl Principal {
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.contains(scope)
-    }
-
-    /// `permission_denied` unless the credential carries `scope`.
-    pub fn require(&self, scope: &str) -> Result<()> {
-        if self.has_scope(scope) {
-            Ok(())
-        } else {
-            Err(Error::PermissionDenied(format!(
-                "this credential lacks the {scope} scope"
-            )))
-        }
-    }
-
-    pub fn is_admin(&self) -> bool {
-        self.has_scope(scope::ADMIN_USERS)
-    }
-}
-
-/// A credential that checked out.
-#[derive(Debug, Clone)]
-pub struct Verified {
-    pub principal: Principal,
-    /// Applications the credential is restricted to; empty means any.
-    pub applications: BTreeSet<String>,
-    /// The OAuth app an access token was issued to.
-    pub client_id: Option<Uuid>,
-    /// When this secret stops working (the sooner of expiry and grace end).
-    pub expires_at: Option<OffsetDateTime>,
-    /// When the credential was issued.
-    pub issued_at: Option<OffsetDateTime>,
-}
-
-/// Why a presented secret does not authenticate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rejection {
-    NotFound,
-    Expired,
-    Revoked,
-    Deactivated,
-    OwnerDisabled,
-}
-
-impl Rejection {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Rejection::NotFound => "not_found",
-            Rejection::Expired => "expired",
-            Rejection::Revoked => "revoked",
-            Rejection::Deactivated => "deactivated",
-            Rejection::OwnerDisabled => "owner_disabled",
-        }
-    }
-}
 
 /// Whether a check may be answered from the cache.
 #[derive(Debug, Clone, Copy)]
@@ -116,7 +42,7 @@ impl Keyward {
             // The id is the token's own id, or for an OAuth access token the
             // client id of its app (iGUIDE: "token ID or OAuth client ID").
             let matches = Uuid::parse_str(claimed.trim()).is_ok_and(|id| {
-                id == verified.principal.credential.id || Some(id) == verified.client_id
+                id == verified.principal.credential.id || Some(id) == verified.client_id()
             });
             if !matches {
                 return Err(Error::Unauthenticated(
@@ -236,9 +162,9 @@ impl Keyward {
                         id: token.id,
                     },
                     scopes,
+                    applications: Arc::new(token.applications),
+                    oauth: None,
                 },
-                applications: token.applications,
-                client_id: None,
                 expires_at,
                 issued_at: Some(token.created_at),
             }),
@@ -272,8 +198,12 @@ impl Keyward {
             Ok(owner) => owner,
             Err(rejection) => return Ok(about(rejection)),
         };
-        let allowed = self.allowed_scopes(&owner);
-        let scopes = Arc::new(token.scopes.intersection(&allowed).cloned().collect());
+        // The app's scope now bounds what its tokens do: narrowing it reaches
+        // the tokens it was already issued (an app change invalidates them).
+        let Some(app) = self.inner.store.find_app(token.client_id).await? else {
+            return Ok(about(Rejection::NotFound));
+        };
+        let scopes = Arc::new(self.oauth_scopes(&token.scopes, &app.scopes, &owner));
         Ok(Loaded {
             credential_id: Some(token.id),
             user_id: Some(owner.id),
@@ -287,9 +217,12 @@ impl Keyward {
                         id: token.id,
                     },
                     scopes,
+                    applications: Arc::default(),
+                    oauth: Some(OAuthGrant {
+                        client_id: token.client_id,
+                        family_id: token.family_id,
+                    }),
                 },
-                applications: BTreeSet::new(),
-                client_id: Some(token.client_id),
                 expires_at: Some(token.expires_at),
                 issued_at: Some(token.created_at),
             }),
@@ -335,9 +268,9 @@ impl Keyward {
                         id: session.id,
                     },
                     scopes,
+                    applications: Arc::default(),
+                    oauth: None,
                 },
-                applications: BTreeSet::new(),
-                client_id: None,
                 expires_at: Some(ends_at),
                 issued_at: Some(session.created_at),
             }),
@@ -350,6 +283,17 @@ impl Keyward {
             Some(_) => Err(Rejection::OwnerDisabled),
             None => Err(Rejection::NotFound),
         })
+    }
+
+    /// What an OAuth token acts with now: its own scopes ∩ its app's current
+    /// scope ∩ what its user may do now.
+    pub(crate) fn oauth_scopes(&self, token: &ScopeSet, app: &ScopeSet, user: &User) -> ScopeSet {
+        let allowed = self.allowed_scopes(user);
+        token
+            .iter()
+            .filter(|s| app.contains(*s) && allowed.contains(*s))
+            .cloned()
+            .collect()
     }
 
     /// What a user's roles allow now; nothing for a disabled user.

@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::auth::{Rejection, Verified};
+use super::credential::{Rejection, Verified};
 use super::oauth::Client;
 use crate::secret::Digest;
 

@@ -4,6 +4,8 @@
 mod apps;
 mod auth;
 mod cache;
+mod credential;
+mod csrf;
 pub mod oauth;
 mod sessions;
 mod throttle;
@@ -15,8 +17,8 @@ mod verify;
 use std::sync::Arc;
 
 pub use apps::{CreateApp, IssuedApp, UpdateApp};
-pub use auth::{CredentialRef, Principal, Rejection, Verified};
 pub use cache::{CacheSettings, CredentialCache, Invalidation, InvalidationBus, LocalOnly};
+pub use credential::{CredentialRef, OAuthGrant, Principal, Rejection, Verified};
 pub use sessions::LoginOutcome;
 pub use throttle::FailureThrottle;
 pub use tokens::{
@@ -52,9 +54,35 @@ struct Inner {
     cache: CredentialCache,
     bus: Arc<dyn InvalidationBus>,
     token_writer: oauth::TokenWriter,
-    user_failures: FailureThrottle,
-    ip_failures: FailureThrottle,
-    client_failures: FailureThrottle,
+    throttles: Throttles,
+}
+
+/// The failure counters of password and client-secret checks (see
+/// [`FailureThrottle`]).
+struct Throttles {
+    /// Per username and client address.
+    user_at_ip: FailureThrottle,
+    /// Per username, all addresses together.
+    user: FailureThrottle,
+    /// Per client address: logins and client authentications alike.
+    ip: FailureThrottle,
+    /// Per OAuth client and client address.
+    client_at_ip: FailureThrottle,
+    /// Per OAuth client, all addresses together.
+    client: FailureThrottle,
+}
+
+impl Throttles {
+    fn new(settings: &Settings) -> Self {
+        let window = settings.login_window;
+        Self {
+            user_at_ip: FailureThrottle::new(settings.login_failures_per_user, window),
+            user: FailureThrottle::new(settings.login_failures_per_user_all_ips, window),
+            ip: FailureThrottle::new(settings.login_failures_per_ip, window),
+            client_at_ip: FailureThrottle::new(settings.client_failures, window),
+            client: FailureThrottle::new(settings.client_failures_all_ips, window),
+        }
+    }
 }
 
 /// The ports and policy [`Keyward`] is built from.
@@ -87,18 +115,7 @@ impl Keyward {
             inner: Arc::new(Inner {
                 hasher: SecretHasher::new(&server_key),
                 passwords: PasswordHasher::new(random.clone(), workers),
-                user_failures: FailureThrottle::new(
-                    settings.login_failures_per_user,
-                    settings.login_window,
-                ),
-                ip_failures: FailureThrottle::new(
-                    settings.login_failures_per_ip,
-                    settings.login_window,
-                ),
-                client_failures: FailureThrottle::new(
-                    settings.client_failures,
-                    settings.login_window,
-                ),
+                throttles: Throttles::new(&settings),
                 usage: UsageRecorder::default(),
                 cache: CredentialCache::new(cache),
                 bus,

@@ -1,12 +1,12 @@
 //! Login and logout. A wrong password and an unknown user get the same answer
-//! after the same work; repeated failures are throttled per username and per
-//! client IP.
+//! after the same work; attempts are throttled per username at one address,
+//! per address and per username from all addresses (see [`throttle`]).
 
 use time::OffsetDateTime;
 
-use super::{Invalidation, Keyward, Principal};
+use super::{Invalidation, Keyward, Principal, throttle};
 use crate::error::{Error, Result};
-use crate::model::{NewSession, User};
+use crate::model::{NewSession, User, UserStatus};
 use crate::password::Password;
 use crate::random;
 use crate::secret::{PlainSecret, SecretKind};
@@ -19,6 +19,21 @@ pub struct LoginOutcome {
     pub user: User,
 }
 
+/// The key of a client address in the throttles.
+pub(crate) fn ip_key(ip: Option<std::net::IpAddr>) -> String {
+    ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+}
+
+/// The answer to a refused attempt: how long to wait.
+pub(crate) fn throttled(message: &str, wait: time::Duration) -> Error {
+    Error::ResourceExhausted {
+        message: message.into(),
+        retry_after: Some(std::time::Duration::from_secs(
+            wait.whole_seconds().max(1).unsigned_abs(),
+        )),
+    }
+}
+
 impl Keyward {
     pub async fn login(
         &self,
@@ -26,45 +41,8 @@ impl Keyward {
         password: String,
         ip: Option<std::net::IpAddr>,
     ) -> Result<LoginOutcome> {
-        let password = Password::presented("password", password)?;
-        let user_key = username.trim().to_lowercase();
-        if user_key.is_empty() || user_key.chars().count() > 254 {
-            return Err(Error::invalid("username", "must be 1 to 254 characters"));
-        }
+        let user = self.check_password(username, password, ip).await?;
         let now = self.inner.clock.now();
-        let ip_key = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
-        let throttled = self
-            .inner
-            .user_failures
-            .check(&user_key, now)
-            .and(self.inner.ip_failures.check(&ip_key, now));
-        if let Err(wait) = throttled {
-            return Err(Error::ResourceExhausted {
-                message: "too many failed logins; try again later".into(),
-                retry_after: Some(std::time::Duration::from_secs(
-                    wait.whole_seconds().max(1).unsigned_abs(),
-                )),
-            });
-        }
-
-        let found = self.inner.store.find_user_for_login(&user_key).await?;
-        let ok = self
-            .inner
-            .passwords
-            .verify(&password, found.as_ref().map(|(_, hash)| hash.as_str()))
-            .await?;
-        let user = match found {
-            Some((user, _)) if ok && user.status == crate::model::UserStatus::Active => user,
-            _ => {
-                self.inner.user_failures.record_failure(&user_key, now);
-                self.inner.ip_failures.record_failure(&ip_key, now);
-                return Err(Error::Unauthenticated(
-                    "invalid username or password".into(),
-                ));
-            }
-        };
-        self.inner.user_failures.reset(&user_key);
-
         let secret = PlainSecret::generate(SecretKind::Session, self.inner.random.as_ref());
         let session = NewSession {
             id: random::uuid(self.inner.random.as_ref()),
@@ -73,13 +51,70 @@ impl Keyward {
             created_at: now,
             expires_at: now + self.inner.settings.session_absolute,
         };
-        self.inner.store.insert_session(&session).await?;
+        self.inner
+            .store
+            .insert_session(&session)
+            .await
+            .map_err(|err| match err {
+                // Deleted between the password check and now.
+                crate::error::StoreError::Gone(_) => invalid_login(),
+                other => other.into(),
+            })?;
         let expires_at = (now + self.inner.settings.session_idle).min(session.expires_at);
         Ok(LoginOutcome {
             secret,
             expires_at,
             user,
         })
+    }
+
+    /// Checks a username and password: the one path of every sign-in. A
+    /// wrong password and an unknown (or disabled) user get the same answer
+    /// after the same work. Each attempt is reserved before the (slow) check,
+    /// per username at this address, per address and per username from all
+    /// addresses, so parallel guesses cannot outrun the limits; a success
+    /// gives its reservation back and clears the failures of this username
+    /// at this address.
+    pub(crate) async fn check_password(
+        &self,
+        username: &str,
+        password: String,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<User> {
+        let password = Password::presented("password", password)?;
+        let user_key = username.trim().to_lowercase();
+        if user_key.is_empty() || user_key.chars().count() > 254 {
+            return Err(Error::invalid("username", "must be 1 to 254 characters"));
+        }
+        let now = self.inner.clock.now();
+        let ip_key = ip_key(ip);
+        let at_ip = format!("{user_key}\n{ip_key}");
+        let throttles = &self.inner.throttles;
+        let attempt = throttle::reserve_all(
+            [
+                (&throttles.user_at_ip, at_ip.clone()),
+                (&throttles.ip, ip_key),
+                (&throttles.user, user_key.clone()),
+            ],
+            now,
+        )
+        .map_err(|wait| throttled("too many failed logins; try again later", wait))?;
+
+        let found = self.inner.store.find_user_for_login(&user_key).await?;
+        let ok = self
+            .inner
+            .passwords
+            .verify(&password, found.as_ref().map(|(_, hash)| hash.as_str()))
+            .await?;
+        match found {
+            Some((user, _)) if ok && user.status == UserStatus::Active => {
+                attempt.succeeded();
+                throttles.user_at_ip.reset(&at_ip);
+                Ok(user)
+            }
+            // The reservation stays: one failure counted.
+            _ => Err(invalid_login()),
+        }
     }
 
     /// Ends the session the caller authenticated with. Other credentials
@@ -99,4 +134,8 @@ impl Keyward {
             .await;
         Ok(())
     }
+}
+
+fn invalid_login() -> Error {
+    Error::Unauthenticated("invalid username or password".into())
 }

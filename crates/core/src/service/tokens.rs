@@ -4,6 +4,7 @@
 //! them.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -12,12 +13,12 @@ use super::{Invalidation, Keyward, Principal};
 use crate::error::{Error, Result};
 use crate::model::{
     AgeStatus, ApiToken, NewApiToken, NewTokenSecret, RenewalPolicy, TokenFilter, TokenStatus,
-    TokenUpdate, token::grace_end,
+    TokenUpdate, User, token::grace_end,
 };
 use crate::random;
-use crate::scope::{self, ScopeSet};
+use crate::scope::ScopeSet;
 use crate::secret::{PlainSecret, SecretKind};
-use crate::store::InsertToken;
+use crate::store::{InsertToken, RenewOutcome, RenewalLimit};
 use crate::validate;
 
 pub const MAX_NAME_LEN: usize = 100;
@@ -102,35 +103,55 @@ impl Keyward {
 
     /// Whose tokens the caller acts on: their own, or (with `admin.users`)
     /// the user named by `user_id`.
-    async fn token_owner(&self, caller: &Principal, user_id: Option<Uuid>) -> Result<Uuid> {
-        caller.require(scope::CREDENTIALS_MANAGE)?;
+    async fn token_owner(&self, caller: &Principal, user_id: Option<Uuid>) -> Result<Arc<User>> {
+        caller.require_manage()?;
         match user_id {
-            None => Ok(caller.user.id),
-            Some(id) if id == caller.user.id => Ok(id),
+            None => Ok(caller.user.clone()),
+            Some(id) if id == caller.user.id => Ok(caller.user.clone()),
             Some(id) => {
                 if !caller.is_admin() {
                     return Err(Error::PermissionDenied(
                         "only an admin.users caller may act on another user's tokens".into(),
                     ));
                 }
-                Ok(self.get_user(id).await?.id)
+                Ok(Arc::new(self.get_user(id).await?))
             }
         }
     }
 
-    /// The owner's token `id`; `not_found` for anyone else's, so ids of other
-    /// users' tokens cannot be probed.
+    /// The owner's token `id`, with its owner; `not_found` for anyone else's,
+    /// so ids of other users' tokens cannot be probed.
     async fn owned_token(
         &self,
         caller: &Principal,
         user_id: Option<Uuid>,
         id: Uuid,
-    ) -> Result<ApiToken> {
+    ) -> Result<(ApiToken, Arc<User>)> {
         let owner = self.token_owner(caller, user_id).await?;
         match self.inner.store.find_token(id).await? {
-            Some(token) if token.user_id == owner => Ok(token),
+            Some(token) if token.user_id == owner.id => Ok((token, owner)),
             _ => Err(not_found()),
         }
+    }
+
+    /// The owner's token `id`, if `caller` is at least as strong as it:
+    /// for every operation that hands out the token's secret or decides
+    /// where one is sent (see [`Principal::require_covers`]). The token's
+    /// strength is what it may do now: its scopes ∩ its owner's.
+    async fn covered_token(
+        &self,
+        caller: &Principal,
+        user_id: Option<Uuid>,
+        id: Uuid,
+    ) -> Result<(ApiToken, Arc<User>)> {
+        let (token, owner) = self.owned_token(caller, user_id, id).await?;
+        let effective: ScopeSet = token
+            .scopes
+            .intersection(&self.allowed_scopes(&owner))
+            .cloned()
+            .collect();
+        caller.require_covers("the token", &effective, &token.applications)?;
+        Ok((token, owner))
     }
 
     fn new_secret(&self) -> (PlainSecret, NewTokenSecret) {
@@ -175,22 +196,30 @@ impl Keyward {
         input: CreateToken,
     ) -> Result<IssuedToken> {
         let owner = self.token_owner(caller, user_id).await?;
-        self.issue_token(owner, &caller.scopes, input).await
+        self.issue_token(&owner, Some(caller), input).await
     }
 
-    /// Creates a token for `owner` with scopes within `ceiling`: the shared
-    /// path of the API and the CLI's `admin create-token`.
+    /// Creates a token for `owner`: the shared path of the API and the CLI's
+    /// `admin create-token`. Its scopes must be within what the owner may do
+    /// now and, when a credential asks (`issuer`; the CLI passes none),
+    /// within that credential's, which also bounds its applications.
     pub async fn issue_token(
         &self,
-        owner: Uuid,
-        ceiling: &ScopeSet,
+        owner: &User,
+        issuer: Option<&Principal>,
         input: CreateToken,
     ) -> Result<IssuedToken> {
         let now = self.inner.clock.now();
         let name = validate::required_text("name", &input.name, MAX_NAME_LEN)?;
         let description = parse_description(input.description)?;
         let scopes = self.inner.policy.parse_scopes("scopes", &input.scopes)?;
-        if let Some(extra) = scopes.difference(ceiling).next() {
+        if let Some(extra) = scopes.difference(&self.allowed_scopes(owner)).next() {
+            return Err(Error::invalid(
+                "scopes",
+                format!("scope {extra:?} is not allowed for the token's owner"),
+            ));
+        }
+        if let Some(extra) = issuer.and_then(|i| scopes.difference(&i.scopes).next()) {
             return Err(Error::invalid(
                 "scopes",
                 format!("scope {extra:?} exceeds the caller's own permissions"),
@@ -200,6 +229,9 @@ impl Keyward {
             .inner
             .policy
             .parse_applications("applications", &input.applications)?;
+        if let Some(issuer) = issuer {
+            issuer.require_covers("the new token", &scopes, &applications)?;
+        }
         if input.expires_at.is_some_and(|at| at <= now) {
             return Err(Error::invalid("expiresAt", "must be in the future"));
         }
@@ -213,7 +245,7 @@ impl Keyward {
         let (secret, stored) = self.new_secret();
         let token = NewApiToken {
             id: random::uuid(self.inner.random.as_ref()),
-            user_id: owner,
+            user_id: owner.id,
             name,
             description,
             scopes,
@@ -248,7 +280,7 @@ impl Keyward {
         status: Option<TokenStatus>,
         unused_for_days: Option<i64>,
     ) -> Result<Vec<TokenView>> {
-        let owner = self.token_owner(caller, user_id).await?;
+        let owner = self.token_owner(caller, user_id).await?.id;
         let now = self.inner.clock.now();
         let filter = TokenFilter {
             status,
@@ -264,7 +296,7 @@ impl Keyward {
         user_id: Option<Uuid>,
         id: Uuid,
     ) -> Result<TokenView> {
-        Ok(self.view_token(self.owned_token(caller, user_id, id).await?))
+        Ok(self.view_token(self.owned_token(caller, user_id, id).await?.0))
     }
 
     pub async fn update_token(
@@ -274,7 +306,13 @@ impl Keyward {
         id: Uuid,
         input: UpdateToken,
     ) -> Result<(TokenView, Option<PlainSecret>)> {
-        let token = self.owned_token(caller, user_id, id).await?;
+        // A new renewal policy decides where the token's renewed secrets
+        // go: only a credential as strong as the token may set one.
+        let (token, _) = if matches!(input.renewal, Some(Some(_))) {
+            self.covered_token(caller, user_id, id).await?
+        } else {
+            self.owned_token(caller, user_id, id).await?
+        };
         let now = self.inner.clock.now();
         let mut update = TokenUpdate {
             name: input
@@ -359,7 +397,7 @@ impl Keyward {
             }
             Some(s) => Duration::seconds(s),
         };
-        let token = self.owned_token(caller, user_id, id).await?;
+        let (token, _) = self.covered_token(caller, user_id, id).await?;
         let now = self.inner.clock.now();
         self.require_usable(&token, now)?;
         let (secret, stored) = self.new_secret();
@@ -398,8 +436,10 @@ impl Keyward {
 
     /// Issues a new token (new id and secret, same scopes, applications,
     /// renewal policy and lifetime) and sets the current token to expire at
-    /// `expire_current_at`. A renewal replaces a token, so it is allowed even
-    /// when the owner is at the token limit.
+    /// `expire_current_at`. A token is renewed once (its successor may be
+    /// renewed in turn). A renewal replaces a token, so it is allowed at the
+    /// token limit, but then the current token may live at most the longest
+    /// grace period on.
     pub async fn renew_token(
         &self,
         caller: &Principal,
@@ -407,9 +447,12 @@ impl Keyward {
         id: Uuid,
         input: RenewToken,
     ) -> Result<IssuedToken> {
-        let current = self.owned_token(caller, user_id, id).await?;
+        let (current, _) = self.covered_token(caller, user_id, id).await?;
         let now = self.inner.clock.now();
         self.require_usable(&current, now)?;
+        if current.renewed_to.is_some() {
+            return Err(already_renewed());
+        }
         let name = validate::required_text("name", &input.name, MAX_NAME_LEN)?;
         let description = parse_description(input.description)?;
         if input.expire_current_at < now {
@@ -438,12 +481,32 @@ impl Keyward {
             secret: stored,
             now,
         };
-        let (_, renewed) = self
+        let settings = &self.inner.settings;
+        let limits = RenewalLimit {
+            limit: settings.max_tokens_per_user,
+            latest_at_limit: now + settings.max_grace,
+        };
+        let renewed = match self
             .inner
             .store
-            .renew_token(id, &replacement, input.expire_current_at)
+            .renew_token(id, &replacement, input.expire_current_at, limits)
             .await?
-            .ok_or_else(not_found)?;
+        {
+            RenewOutcome::Renewed { new, .. } => new,
+            RenewOutcome::NotFound => return Err(not_found()),
+            RenewOutcome::AlreadyRenewed => return Err(already_renewed()),
+            RenewOutcome::LimitReached => {
+                return Err(Error::invalid(
+                    "expireCurrentAt",
+                    format!(
+                        "at the limit of {} active tokens, the current token may stay valid \
+                         at most {} seconds after a renewal",
+                        settings.max_tokens_per_user,
+                        settings.max_grace.whole_seconds()
+                    ),
+                ));
+            }
+        };
         self.invalidate(Invalidation::Credential(id)).await;
         Ok(IssuedToken {
             view: self.view_token(renewed),
@@ -516,4 +579,10 @@ fn parse_description(description: Option<String>) -> Result<Option<String>> {
 
 fn not_found() -> Error {
     Error::NotFound("token not found".into())
+}
+
+fn already_renewed() -> Error {
+    Error::FailedPrecondition(
+        "the token has already been renewed; renew its successor instead".into(),
+    )
 }

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::Keyward;
-use super::auth::{Principal, Rejection};
+use super::credential::{Principal, Rejection};
 use crate::error::{Error, Result};
 use crate::scope::{self, ScopeSet};
 use crate::secret::{PlainSecret, SecretKind};
@@ -138,11 +138,11 @@ impl Keyward {
                 return Ok(Verdict::invalid(rejection.into(), kind));
             }
         };
-        let restricted = !verified.applications.is_empty();
-        let reason = if restricted
+        let applications = &verified.principal.applications;
+        let reason = if !applications.is_empty()
             && !request
                 .application
-                .is_some_and(|app| verified.applications.contains(app))
+                .is_some_and(|app| applications.contains(app))
         {
             Some(VerifyReason::WrongApplication)
         } else if !request
@@ -154,13 +154,14 @@ impl Keyward {
         } else {
             None
         };
+        let client_id = verified.client_id();
         let principal = verified.principal;
         Ok(Verdict {
             reason,
             kind: Some(principal.credential.kind),
             credential_id: Some(principal.credential.id),
             user_id: Some(principal.user.id),
-            client_id: verified.client_id,
+            client_id,
             scopes: principal.scopes,
             expires_at: verified.expires_at,
         })

@@ -43,7 +43,6 @@ pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<()> {
                 .map(|t| OffsetDateTime::parse(&t, &Rfc3339))
                 .transpose()
                 .context("--expires-at must be an RFC 3339 time such as 2027-01-01T00:00:00Z")?;
-            let ceiling = keyward.allowed_scopes(&user);
             let input = CreateToken {
                 name,
                 description,
@@ -52,7 +51,7 @@ pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<()> {
                 expires_at,
                 renewal: None,
             };
-            let issued = keyward.issue_token(user.id, &ceiling, input).await?;
+            let issued = keyward.issue_token(&user, None, input).await?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&TokenBody::from(issued))?

@@ -2,6 +2,8 @@
 //! forms by hand (cookies, hidden fields, the CSRF token) with a client that
 //! never follows redirects, so every Location can be checked.
 
+use std::collections::BTreeMap;
+
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{StatusCode, redirect};
 
@@ -9,7 +11,8 @@ use crate::harness::{PASSWORD, TestApp};
 
 pub struct Browser {
     pub client: reqwest::Client,
-    pub cookie: Option<String>,
+    /// The cookies the server set, by name.
+    pub cookies: BTreeMap<String, String>,
 }
 
 impl Browser {
@@ -19,24 +22,66 @@ impl Browser {
                 .redirect(redirect::Policy::none())
                 .build()
                 .unwrap(),
-            cookie: None,
+            cookies: BTreeMap::new(),
         }
     }
 
-    pub async fn get(&self, url: &str) -> reqwest::Response {
-        let mut request = self.client.get(url);
-        if let Some(c) = &self.cookie {
-            request = request.header(COOKIE, c);
+    fn with_cookies(&self, mut request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        if !self.cookies.is_empty() {
+            let header: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            request = request.header(COOKIE, header.join("; "));
         }
-        request.send().await.unwrap()
+        request
     }
 
-    pub async fn post_form(&self, url: &str, fields: &[(String, String)]) -> reqwest::Response {
-        let mut request = self.client.post(url).form(fields);
-        if let Some(c) = &self.cookie {
-            request = request.header(COOKIE, c);
+    /// Keeps the cookies a response sets.
+    fn remember(&mut self, response: &reqwest::Response) {
+        for value in response.headers().get_all(SET_COOKIE) {
+            let pair = value.to_str().unwrap().split(';').next().unwrap();
+            if let Some((name, value)) = pair.split_once('=') {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
         }
-        request.send().await.unwrap()
+    }
+
+    pub async fn get(&mut self, url: &str) -> reqwest::Response {
+        let response = self
+            .with_cookies(self.client.get(url))
+            .send()
+            .await
+            .unwrap();
+        self.remember(&response);
+        response
+    }
+
+    pub async fn post_form(&mut self, url: &str, fields: &[(String, String)]) -> reqwest::Response {
+        let request = self.with_cookies(self.client.post(url).form(fields));
+        let response = request.send().await.unwrap();
+        self.remember(&response);
+        response
+    }
+
+    /// Fills in the sign-in form of `html` (a page this browser loaded) as
+    /// `username` and posts it, as a person would; returns the answer.
+    pub async fn sign_in(
+        &mut self,
+        app: &TestApp,
+        html: &str,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let mut fields = hidden_fields(html);
+        assert!(
+            fields.iter().any(|(k, _)| k == "csrf_token"),
+            "the sign-in form carries a CSRF token"
+        );
+        fields.push(("username".into(), username.into()));
+        fields.push(("password".into(), password.into()));
+        self.post_form(&app.url("/oauth/login"), &fields).await
     }
 
     /// Opens an authorization URL, signs in as `username` on the page if
@@ -58,28 +103,24 @@ impl Browser {
             .find(|(k, _)| k == "next")
             .map(|(_, v)| v)
             .expect("the sign-in form carries next");
-        let signed_in = self
-            .post_form(
-                &app.url("/oauth/login"),
-                &[
-                    ("username".into(), username.into()),
-                    ("password".into(), PASSWORD.into()),
-                    ("next".into(), next.clone()),
-                ],
-            )
-            .await;
+        let signed_in = self.sign_in(app, &html, username, PASSWORD).await;
         assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
         assert_eq!(
             signed_in.headers()[LOCATION],
             next.as_str(),
             "back to the request"
         );
-        let set_cookie = signed_in.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+        let set_cookie = signed_in
+            .headers()
+            .get_all(SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .find(|c| c.starts_with("kw_session="))
+            .expect("the session cookie is set");
         assert!(
             set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
             "{set_cookie}"
         );
-        self.cookie = Some(set_cookie.split(';').next().unwrap().to_owned());
         let consent = self.get(&app.url(&next)).await;
         let status = consent.status();
         let html = consent.text().await.unwrap();
@@ -88,7 +129,7 @@ impl Browser {
     }
 
     /// Submits the consent form with `decision`; returns the Location.
-    pub async fn decide(&self, app: &TestApp, consent_html: &str, decision: &str) -> String {
+    pub async fn decide(&mut self, app: &TestApp, consent_html: &str, decision: &str) -> String {
         let mut fields = hidden_fields(consent_html);
         fields.push(("decision".into(), decision.into()));
         let answer = self.post_form(&app.url("/oauth/authorize"), &fields).await;

@@ -360,3 +360,47 @@ async fn a_revocation_reaches_an_instance_under_verify_load_within_a_second() {
     b.stop().await;
     a.stop().await;
 }
+
+/// Narrowing an OAuth app's scope on one instance narrows, within a second,
+/// what its already-issued access tokens do on the other, even while the
+/// other was answering for them from its cache.
+#[tokio::test]
+async fn narrowing_an_app_reaches_the_other_instance_within_a_second() {
+    use crate::oauth_support::{client_credentials, create_app, str_of};
+    let (a, b) = pair().await;
+    let session = a.session("narrow-everywhere", &["member"]).await;
+    let client = create_app(
+        &a,
+        &session,
+        json!({"clientName": "c", "redirectUris": ["https://c.example/cb"],
+               "scope": ["iguide.list", "iguide.ro"], "grantTypes": ["client_credentials"]}),
+    )
+    .await;
+    let access = str_of(&client_credentials(&a, &client).await, "access_token").to_owned();
+    warm(&b, &access).await;
+    let (status, _) = send(
+        a.bearer(
+            Method::PATCH,
+            &format!("/api/v1/integrations/apps/{}", client.id),
+            &session,
+        )
+        .json(&json!({"scope": ["iguide.list"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let start = Instant::now();
+    loop {
+        let (_, me) = send(b.bearer(Method::GET, "/api/v1/me", &access)).await;
+        if me["scopes"] == json!(["iguide.list"]) {
+            break;
+        }
+        assert!(
+            start.elapsed() < StdDuration::from_secs(5),
+            "never narrowed: {me}"
+        );
+        tokio::time::sleep(StdDuration::from_millis(10)).await;
+    }
+    assert!(start.elapsed() <= PROPAGATION, "took {:?}", start.elapsed());
+    b.stop().await;
+    a.stop().await;
+}

@@ -23,6 +23,8 @@ mod openapi;
 mod pg;
 mod proxy;
 mod secrets_at_rest;
+mod security_races;
+mod security_rights;
 mod sessions;
 mod token_lifecycle;
 mod tokens;

@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode, header};
 use serde_json::json;
 
-use crate::harness::{TestApp, send};
+use crate::harness::{PASSWORD, TestApp, assert_error, send};
 use crate::verify::{verifier, verify};
 
 /// The value of the sample `name` whose labels include every one of
@@ -21,8 +21,27 @@ fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
         .and_then(|line| line.rsplit(' ').next()?.parse().ok())
 }
 
+/// A session of a new admin (who holds `metrics.read`), made through the
+/// services so that the HTTP figures are only the test's own. (A session, as
+/// its use is not written behind like a token's.)
+async fn scraper(app: &TestApp) -> String {
+    let name = format!("scraper-{}", uuid::Uuid::new_v4());
+    app.user(&name, &["admin"]).await;
+    let outcome = app
+        .keyward
+        .login(&name, PASSWORD.into(), None)
+        .await
+        .expect("the scraper signs in");
+    outcome.secret.expose().to_owned()
+}
+
 async fn scrape(app: &TestApp) -> String {
-    let response = app.request(Method::GET, "/metrics").send().await.unwrap();
+    let secret = scraper(app).await;
+    let response = app
+        .bearer(Method::GET, "/metrics", &secret)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let kind = response.headers()[header::CONTENT_TYPE].to_str().unwrap();
     assert!(kind.starts_with("text/plain"), "{kind}");
@@ -144,4 +163,73 @@ async fn each_server_keeps_its_own_figures() {
     assert_eq!(sample(&text, "keyward_http_requests_total", &healthz), None);
     a.stop().await;
     b.stop().await;
+}
+
+/// Item 9 of the security audit: the figures are not public. A Prometheus
+/// scrape carries a bearer credential with the admin-only `metrics.read`
+/// scope; anything less is refused, unless the deployment opens them.
+#[tokio::test]
+async fn metrics_need_the_metrics_read_scope_unless_public() {
+    let app = TestApp::spawn().await;
+    let (status, body) = send(app.request(Method::GET, "/metrics")).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+        "",
+    );
+    let member = app.session("metrics-member", &["member"]).await;
+    let (status, body) = send(app.bearer(Method::GET, "/metrics", &member)).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::FORBIDDEN,
+        "permission_denied",
+        "metrics.read",
+    );
+    // A member may not hold the scope at all.
+    let (status, body) = send(
+        app.bearer(Method::POST, "/api/v1/integrations/tokens", &member)
+            .json(&json!({"name": "prometheus", "scopes": ["metrics.read"]})),
+    )
+    .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "invalid_argument",
+        "scopes",
+    );
+    // An admin's token with only metrics.read scrapes.
+    let admin = app.session("metrics-admin", &["admin"]).await;
+    let token = app
+        .create_token(
+            &admin,
+            json!({"name": "prometheus", "scopes": ["metrics.read"]}),
+        )
+        .await;
+    let response = app
+        .bearer(Method::GET, "/metrics", token["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("keyward_http_requests_total")
+    );
+    app.stop().await;
+
+    let open = TestApp::spawn_with(|c| c.metrics_public = true).await;
+    let response = open.request(Method::GET, "/metrics").send().await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "metrics_public serves anyone"
+    );
+    open.stop().await;
 }

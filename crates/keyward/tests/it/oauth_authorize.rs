@@ -532,12 +532,12 @@ async fn b1_exact_redirect_matching_follows_the_current_registration() {
 async fn b2_no_open_redirector_login_next_only_local_paths() {
     let app = TestApp::spawn().await;
     app.user("b2", &["member"]).await;
+    let form = SignInForm::load(&app).await;
     let login = |next: &str| {
-        let body = encode(&[("username", "b2"), ("password", PASSWORD), ("next", next)]);
-        no_redirects()
-            .post(app.url("/oauth/login"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
+        form.post(
+            &app,
+            &[("username", "b2"), ("password", PASSWORD), ("next", next)],
+        )
     };
     for evil in [
         "https://evil.example/",
@@ -668,16 +668,14 @@ async fn b9_redirects_after_a_post_are_303() {
     let r = decide_raw(&app, Some(&session), &fields).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
     // Sign-in.
-    let r = post_form(
+    let r = reply(SignInForm::load(&app).await.post(
         &app,
-        "/oauth/login",
-        Auth::None,
         &[
             ("username", "b9"),
             ("password", PASSWORD),
             ("next", "/oauth/authorize"),
         ],
-    )
+    ))
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(r.header("set-cookie").unwrap().starts_with("kw_session="));
@@ -717,13 +715,22 @@ async fn b10_pages_cannot_be_framed() {
             decide_raw(&app, None, &Authz::new(&client).pairs()).await,
         ),
     ];
+    let form = SignInForm::load(&app).await;
     pages.push((
         "failed sign-in",
+        reply(form.post(
+            &app,
+            &[("username", "b10"), ("password", "wrong"), ("next", "/")],
+        ))
+        .await,
+    ));
+    pages.push((
+        "forged sign-in",
         post_form(
             &app,
             "/oauth/login",
             Auth::None,
-            &[("username", "b10"), ("password", "wrong"), ("next", "/")],
+            &[("username", "b10"), ("password", PASSWORD), ("next", "/")],
         )
         .await,
     ));

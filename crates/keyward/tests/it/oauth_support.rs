@@ -285,6 +285,42 @@ pub fn hidden(html: &str, name: &str) -> Option<String> {
     )
 }
 
+/// A browser's sign-in form: the `kw_login_csrf` cookie the page set and
+/// the CSRF token its form carries.
+pub struct SignInForm {
+    pub cookie: String,
+    pub csrf_token: String,
+}
+
+impl SignInForm {
+    /// Loads `GET /oauth/login` as a new browser would.
+    pub async fn load(app: &TestApp) -> Self {
+        let page = reply(no_redirects().get(app.url("/oauth/login"))).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.text);
+        let cookie = page
+            .header("set-cookie")
+            .and_then(|c| c.split(';').next())
+            .expect("the sign-in page sets its CSRF cookie")
+            .to_owned();
+        assert!(cookie.starts_with("kw_login_csrf="), "{cookie}");
+        Self {
+            cookie,
+            csrf_token: hidden(&page.text, "csrf_token").expect("the form carries a CSRF token"),
+        }
+    }
+
+    /// The form posted with `fields` (and its CSRF token).
+    pub fn post(&self, app: &TestApp, fields: &[(&str, &str)]) -> RequestBuilder {
+        let mut pairs = fields.to_vec();
+        pairs.push(("csrf_token", &self.csrf_token));
+        no_redirects()
+            .post(app.url("/oauth/login"))
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(COOKIE, &self.cookie)
+            .body(encode(&pairs))
+    }
+}
+
 /// The CSRF token of the consent page for `authz`, as `session` sees it.
 pub async fn csrf_for(app: &TestApp, session: &str, authz: &Authz) -> String {
     let page = authorize_get(app, Some(session), &authz.query()).await;

@@ -150,7 +150,9 @@ pub async fn get(
 /// Change any field but the secret.
 #[utoipa::path(patch, path = "/api/v1/integrations/apps/{id}", tag = TAG,
     params(("id" = Uuid, Path, description = "The client id")), request_body = UpdateAppRequest,
-    responses((status = 200, body = AppBody), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = AppBody), (status = 400, body = ErrorBody),
+        (status = 403, description = "The app holds rights the caller lacks", body = ErrorBody),
+        (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn update(
     State(state): State<AppState>,
@@ -184,7 +186,9 @@ pub async fn update(
 /// A new client secret; the old one fails at once.
 #[utoipa::path(post, path = "/api/v1/integrations/apps/{id}/rotate", tag = TAG,
     params(("id" = Uuid, Path, description = "The client id")),
-    responses((status = 200, body = AppBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = AppBody),
+        (status = 403, description = "The app holds rights the caller lacks", body = ErrorBody),
+        (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn rotate(
     State(state): State<AppState>,

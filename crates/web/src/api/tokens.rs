@@ -155,6 +155,9 @@ pub struct TokenBody {
     pub age_status: &'static str,
     pub previous_token: Option<PreviousTokenBody>,
     pub renewal: Option<RenewalBody>,
+    /// The token that replaced this one by a renewal (`renew`); a renewed
+    /// token cannot be renewed again, its successor can.
+    pub renewed_to: Option<Uuid>,
 }
 
 fn renewal_body(policy: &RenewalPolicy, secret: Option<String>) -> RenewalBody {
@@ -191,6 +194,7 @@ impl From<TokenView> for TokenBody {
                 expires_at: p.expires_at,
             }),
             renewal: t.renewal.as_ref().map(|r| renewal_body(r, None)),
+            renewed_to: t.renewed_to,
         }
     }
 }
@@ -336,6 +340,7 @@ pub async fn update(
 #[utoipa::path(post, path = "/api/v1/integrations/tokens/{id}/rotate", tag = TAG,
     params(("id" = Uuid, Path), UserParam), request_body(content = Option<RotateRequest>),
     responses((status = 200, body = TokenBody), (status = 400, body = ErrorBody),
+        (status = 403, description = "The token holds rights the caller lacks", body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn rotate(
@@ -367,11 +372,14 @@ pub async fn revoke_previous(
     Ok(Json(view.into()))
 }
 
-/// Issue a new token like this one and set this one to expire.
+/// Issue a new token like this one and set this one to expire. A token is
+/// renewed once; renew its successor (`renewedTo`) after that.
 #[utoipa::path(post, path = "/api/v1/integrations/tokens/{id}/renew", tag = TAG,
     params(("id" = Uuid, Path), UserParam), request_body = RenewRequest,
     responses((status = 201, body = TokenBody), (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+        (status = 403, description = "The token holds rights the caller lacks", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Deactivated, expired or already renewed", body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn renew(
     State(state): State<AppState>,

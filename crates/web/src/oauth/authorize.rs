@@ -19,6 +19,8 @@ use super::form::Params;
 use crate::extract::ClientIp;
 use crate::pages::{ConsentPage, LoginPage, error_page, page};
 use crate::state::AppState;
+use crate::ui::cookies;
+use crate::ui::csrf::{self, LoginCsrf};
 
 /// The cookie holding the browser's session secret.
 pub const SESSION_COOKIE: &str = "kw_session";
@@ -38,14 +40,7 @@ fn request_from(params: &Params) -> AuthorizeRequest {
 
 /// The signed-in user's session, from the cookie or a Bearer session token.
 async fn session(state: &AppState, headers: &HeaderMap) -> Option<Principal> {
-    let from_cookie = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| cookie::Cookie::parse(c.trim().to_owned()).ok())
-        .find(|c| c.name() == SESSION_COOKIE)
-        .map(|c| c.value().to_owned());
+    let from_cookie = cookies::get(headers, SESSION_COOKIE);
     let from_header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -200,14 +195,35 @@ pub async fn authorize(
     };
     match session(&state, &headers).await {
         Some(session) => consent_page(&state, &valid, &session),
-        None => page(
+        None => login_page(
+            &state,
+            &headers,
             StatusCode::OK,
-            &LoginPage {
-                next: format!("/oauth/authorize?{}", query.unwrap_or_default()),
-                error: None,
-            },
+            format!("/oauth/authorize?{}", query.unwrap_or_default()),
+            None,
         ),
     }
+}
+
+/// The sign-in page, its form bound to this browser (see [`LoginCsrf`]).
+fn login_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    next: String,
+    error: Option<&str>,
+) -> Response {
+    let csrf = LoginCsrf::for_browser(state, headers);
+    let mut response = page(
+        status,
+        &LoginPage {
+            next,
+            error: error.map(str::to_owned),
+            csrf_token: csrf.token.clone(),
+        },
+    );
+    csrf.set_cookie(state, &mut response);
+    response
 }
 
 /// The user's decision on the consent page.
@@ -220,6 +236,13 @@ pub async fn authorize(
         (status = 403, description = "Missing or wrong CSRF token", content_type = "text/html")))]
 pub async fn decide(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let params = Params::parse(&body);
+    if !csrf::same_origin(&state, &headers) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Request refused",
+            "The form did not come from this site. Start again.",
+        );
+    }
     let Some(session) = session(&state, &headers).await else {
         return error_page(
             StatusCode::UNAUTHORIZED,
@@ -282,30 +305,60 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// The sign-in page on its own, e.g. after signing out; `next` is where to
+/// go once signed in (a path on this server).
+#[utoipa::path(get, path = "/oauth/login", tag = "oauth",
+    params(("next" = Option<String>, Query, description = "A path on this server to go to after signing in")),
+    responses((status = 200, description = "The sign-in page", content_type = "text/html")))]
+pub async fn login_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.as_deref().unwrap_or_default().as_bytes());
+    let next = safe_next(params.get("next"));
+    login_page(&state, &headers, StatusCode::OK, next, None)
+}
+
 /// Sign in from the page; sets the session cookie and goes on to `next`.
+/// The form must carry the CSRF token of the page it came from, bound to
+/// the `kw_login_csrf` cookie, and come from this site.
 #[utoipa::path(post, path = "/oauth/login", tag = "oauth",
-    request_body(content_type = "application/x-www-form-urlencoded", description = "`username`, `password` and `next` (a path on this server)"),
+    request_body(content_type = "application/x-www-form-urlencoded", description = "`username`, `password`, `next` (a path on this server) and `csrf_token`"),
     responses(
         (status = 303, description = "Signed in; on to `next`"),
         (status = 401, description = "Wrong username or password: the page again", content_type = "text/html"),
+        (status = 403, description = "Missing or wrong CSRF token, or a cross-site post: the page again", content_type = "text/html"),
         (status = 429, description = "Too many failed sign-ins", content_type = "text/html")))]
-pub async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, body: Bytes) -> Response {
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let params = Params::parse(&body);
     let next = safe_next(params.get("next"));
+    if !csrf::login_form_ok(&state, &headers, params.get("csrf_token")) {
+        return login_page(
+            &state,
+            &headers,
+            StatusCode::FORBIDDEN,
+            next,
+            Some("The sign-in form expired or did not come from this site. Please sign in again."),
+        );
+    }
     let username = params.get("username").unwrap_or_default();
     let password = params.get("password").unwrap_or_default().to_owned();
     match state.keyward.login(username, password, ip).await {
         Ok(outcome) => {
-            let mut cookie =
-                cookie::Cookie::new(SESSION_COOKIE, outcome.secret.expose().to_owned());
-            cookie.set_http_only(true);
-            cookie.set_same_site(cookie::SameSite::Lax);
-            cookie.set_path("/");
-            cookie.set_secure(state.secure_cookies);
             let mut response = redirect(StatusCode::SEE_OTHER, &next);
-            if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
-                response.headers_mut().insert(header::SET_COOKIE, value);
-            }
+            cookies::set(
+                &state,
+                &mut response,
+                SESSION_COOKIE,
+                outcome.secret.expose().to_owned(),
+                None,
+            );
             response
         }
         Err(err) => {
@@ -316,13 +369,7 @@ pub async fn login(State(state): State<AppState>, ClientIp(ip): ClientIp, body: 
                 ),
                 _ => (StatusCode::UNAUTHORIZED, "Wrong username or password."),
             };
-            page(
-                status,
-                &LoginPage {
-                    next,
-                    error: Some(message.to_owned()),
-                },
-            )
+            login_page(&state, &headers, status, next, Some(message))
         }
     }
 }

@@ -203,8 +203,7 @@ impl Keyward {
         user: &User,
         valid: &ValidAuthorization,
     ) -> Result<PlainSecret, AuthorizeError> {
-        let allowed = self.allowed_scopes(user);
-        let scopes: ScopeSet = valid.scopes.intersection(&allowed).cloned().collect();
+        let scopes = self.oauth_scopes(&valid.scopes, &valid.app.scopes, user);
         if scopes.is_empty() {
             return Err(valid.error(
                 "invalid_scope",
@@ -232,28 +231,19 @@ impl Keyward {
             .store
             .insert_code(&code)
             .await
-            .map_err(|_| valid.error("server_error", "the server could not issue a code"))?;
+            .map_err(|err| match err {
+                // The app (or the user) was deleted while the page was open.
+                crate::error::StoreError::Gone(_) => {
+                    AuthorizeError::Page("The client is unknown.".into())
+                }
+                _ => valid.error("server_error", "the server could not issue a code"),
+            })?;
         Ok(secret)
     }
 
     /// The error to send when the user denies consent.
     pub fn deny_authorization(&self, valid: &ValidAuthorization) -> AuthorizeError {
         valid.error("access_denied", "the user denied the request")
-    }
-
-    /// A token binding a form to a session (CSRF), derived under the server
-    /// key from the session id: forms post it back, nobody else can make it.
-    pub fn csrf_token(&self, session_id: Uuid) -> String {
-        self.inner.hasher.tag("csrf", session_id.as_bytes())
-    }
-
-    /// Checks a CSRF token in constant time.
-    pub fn check_csrf(&self, session_id: Uuid, presented: &str) -> bool {
-        use subtle::ConstantTimeEq;
-        self.csrf_token(session_id)
-            .as_bytes()
-            .ct_eq(presented.as_bytes())
-            .into()
     }
 }
 

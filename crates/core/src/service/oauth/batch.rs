@@ -76,7 +76,7 @@ async fn write_batches(store: Arc<dyn Store>, mut queue: mpsc::Receiver<Request>
             }
             Err(err) => {
                 for (_, reply) in batch.drain(..) {
-                    let _ = reply.send(Err(StoreError::Database(err.to_string())));
+                    let _ = reply.send(Err(err.clone()));
                 }
             }
         }

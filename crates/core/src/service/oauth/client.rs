@@ -1,16 +1,17 @@
 //! Client authentication (RFC 6749 §2.3): a confidential client presents its
 //! id and secret (HTTP Basic or body: the web layer has already refused both
-//! at once, and any in the query). Failures are counted per client id and
-//! client address and throttled, since client secrets are passwords to an
-//! attacker; counting per address too keeps one attacker from locking a
-//! client out for everyone.
+//! at once, and any in the query). Attempts are throttled, since client
+//! secrets are passwords to an attacker: per client at one address (so one
+//! attacker cannot lock a client out for everyone), per client from all
+//! addresses at a much higher limit, and per address.
 
 use uuid::Uuid;
 
 use super::{OAuthError, OAuthErrorCode};
 use crate::model::{OAuthApp, User};
 use crate::secret::{PlainSecret, SecretKind};
-use crate::service::Keyward;
+use crate::service::sessions::ip_key;
+use crate::service::{Keyward, throttle};
 
 /// An authenticated client, with its owner (active, read at the same time).
 /// Both are shared rather than copied: the cache hands the same client to
@@ -22,7 +23,11 @@ pub struct Client {
 }
 
 impl Keyward {
-    /// The app whose id and secret these are.
+    /// The app whose id and secret these are. A secret that authenticated
+    /// before (cached) is no guess and passes at once; any other attempt is
+    /// reserved first, per client at this address, per client from all
+    /// addresses and per address, so parallel guesses cannot outrun the
+    /// limits (see [`crate::service::throttle`]).
     pub async fn authenticate_client(
         &self,
         client_id: &str,
@@ -30,11 +35,28 @@ impl Keyward {
         ip: Option<std::net::IpAddr>,
     ) -> Result<Client, OAuthError> {
         let now = self.inner.clock.now();
-        let key = match ip {
-            Some(ip) => format!("client:{}:{ip}", client_id.trim()),
-            None => format!("client:{}:-", client_id.trim()),
-        };
-        if let Err(wait) = self.inner.client_failures.check(&key, now) {
+        let parsed = (
+            Uuid::parse_str(client_id.trim()).ok(),
+            PlainSecret::parse(secret),
+        );
+        let digest = parsed.1.as_ref().map(|s| self.inner.hasher.digest(s));
+        let cache = &self.inner.cache;
+        if let (Some(id), Some(digest)) = (parsed.0, &digest)
+            && let Some(client) = cache.client(digest, now).filter(|c| c.app.client_id == id)
+        {
+            return Ok(client);
+        }
+        let throttles = &self.inner.throttles;
+        let ip_key = ip_key(ip);
+        // Keyed on the parsed id, so that another spelling of it (upper
+        // case, braces) shares its budget; an id that does not parse can
+        // only fail, and counts against the address alone.
+        let mut keys = vec![(&throttles.ip, ip_key.clone())];
+        if let Some(id) = parsed.0 {
+            keys.push((&throttles.client_at_ip, format!("{id}\n{ip_key}")));
+            keys.push((&throttles.client, id.to_string()));
+        }
+        let attempt = throttle::reserve_all(keys, now).map_err(|wait| {
             let mut err = OAuthError::new(
                 OAuthErrorCode::InvalidClient,
                 "too many failed client authentications; try again later",
@@ -42,20 +64,11 @@ impl Keyward {
             err.throttled = Some(std::time::Duration::from_secs(
                 wait.whole_seconds().max(1).unsigned_abs(),
             ));
-            return Err(err);
-        }
-        let (Ok(id), Some(secret)) = (
-            Uuid::parse_str(client_id.trim()),
-            PlainSecret::parse(secret),
-        ) else {
-            self.inner.client_failures.record_failure(&key, now);
+            err
+        })?;
+        let (Some(id), Some(secret), Some(digest)) = (parsed.0, parsed.1, digest) else {
             return Err(OAuthError::invalid_client());
         };
-        let digest = self.inner.hasher.digest(&secret);
-        let cache = &self.inner.cache;
-        if let Some(client) = cache.client(&digest, now).filter(|c| c.app.client_id == id) {
-            return Ok(client);
-        }
         let epoch = cache.epoch();
         let app = if secret.kind() == SecretKind::ClientSecret {
             self.inner
@@ -77,7 +90,7 @@ impl Keyward {
         };
         match (app, owner) {
             (Some(app), Some(owner)) => {
-                self.inner.client_failures.reset(&key);
+                attempt.succeeded();
                 let client = Client {
                     app: app.into(),
                     owner: owner.into(),
@@ -85,10 +98,8 @@ impl Keyward {
                 cache.put_client(digest, epoch, now, client.clone());
                 Ok(client)
             }
-            _ => {
-                self.inner.client_failures.record_failure(&key, now);
-                Err(OAuthError::invalid_client())
-            }
+            // The reservation stays: one failure counted.
+            _ => Err(OAuthError::invalid_client()),
         }
     }
 }

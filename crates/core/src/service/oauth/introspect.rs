@@ -75,12 +75,15 @@ impl Keyward {
             let Some(user) = self.inner.store.find_user(token.user_id).await? else {
                 return Ok(None);
             };
-            let allowed = self.allowed_scopes(&user);
-            if allowed.is_empty() {
+            let Some(app) = self.inner.store.find_app(token.client_id).await? else {
+                return Ok(None);
+            };
+            let scopes = self.oauth_scopes(&token.scopes, &app.scopes, &user);
+            if scopes.is_empty() {
                 return Ok(None);
             }
             Introspection {
-                scope: scope_param(&token.scopes.intersection(&allowed).cloned().collect()),
+                scope: scope_param(&scopes),
                 client_id: Some(token.client_id),
                 token_type: "refresh_token",
                 kind: SecretKind::RefreshToken.as_str(),
@@ -94,10 +97,11 @@ impl Keyward {
             let Ok(verified) = self.check_secret_fresh(presented).await? else {
                 return Ok(None);
             };
+            let client_id = verified.client_id();
             let p = verified.principal;
             Introspection {
                 scope: scope_param(&p.scopes),
-                client_id: verified.client_id,
+                client_id,
                 token_type: "Bearer",
                 kind: p.credential.kind.as_str(),
                 exp: verified.expires_at,
@@ -113,27 +117,54 @@ impl Keyward {
         }
     }
 
-    /// Revokes a presented secret if the caller may.
+    /// Revokes a presented secret if the caller may. A client revokes only
+    /// what was issued to it. A bearer credential needs `credentials.manage`
+    /// or `tokens.verify` and revokes what its user owns (anyone's, with
+    /// `admin.users`), except that an OAuth access token revokes only OAuth
+    /// tokens of its own grant: never its user's sessions or API tokens.
     pub async fn revoke(
         &self,
         caller: Caller<'_>,
         presented: &str,
     ) -> Result<RevokeOutcome, OAuthError> {
+        if let Caller::Bearer(p) = caller
+            && !(p.has_scope(scope::CREDENTIALS_MANAGE) || p.has_scope(scope::TOKENS_VERIFY))
+        {
+            return Err(OAuthError::new(
+                OAuthErrorCode::InvalidClient,
+                "revoking needs the credentials.manage or tokens.verify scope",
+            ));
+        }
         let Some(secret) = PlainSecret::parse(presented.trim()) else {
             return Ok(RevokeOutcome::Done);
         };
         let now = self.inner.clock.now();
         let digest = self.inner.hasher.digest(&secret);
-        let may = |owner: Uuid, client: Option<Uuid>| match caller {
-            Caller::Client(app) => client == Some(app.client_id),
-            Caller::Bearer(p) => p.user.id == owner || p.is_admin(),
+        // What a bearer may revoke: its user's (or, as an admin, anyone's);
+        // an access token only its own grant's tokens.
+        let may = |owner: Uuid, grant: Option<(Uuid, Uuid, Option<Uuid>)>| match caller {
+            Caller::Client(app) => grant.is_some_and(|(_, client, _)| client == app.client_id),
+            Caller::Bearer(p) => match p.oauth {
+                Some(own) => grant.is_some_and(|(id, client, family)| {
+                    p.user.id == owner
+                        && client == own.client_id
+                        && match own.family_id {
+                            Some(own_family) => family == Some(own_family),
+                            None => id == p.credential.id,
+                        }
+                }),
+                None => p.user.id == owner || p.is_admin(),
+            },
         };
         match secret.kind() {
             SecretKind::AccessToken | SecretKind::RefreshToken => {
                 let Some(token) = self.find_oauth_token(&secret, &digest).await? else {
                     return Ok(RevokeOutcome::Done);
                 };
-                if !may(token.user_id, Some(token.client_id)) {
+                if !may(
+                    token.user_id,
+                    Some((token.id, token.client_id, token.family_id)),
+                ) {
                     return Ok(RevokeOutcome::NotAllowed);
                 }
                 match (token.kind, token.family_id) {

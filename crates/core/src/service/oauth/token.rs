@@ -7,6 +7,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Client, OAuthError, OAuthErrorCode, parse_scope_param, pkce, scope_param};
+use crate::error::StoreError;
 use crate::model::{
     AuthCode, GrantType, NewOAuthToken, OAuthApp, OAuthToken, OAuthTokenKind, User, UserStatus,
 };
@@ -92,12 +93,16 @@ impl Keyward {
             }
         };
         // The owner was read (and found active) with the client itself.
-        let scopes = self.grantable_by(&client.owner, &scopes)?;
+        let scopes = self.grantable_by(&client.owner, &scopes, &app.scopes)?;
         let now = self.inner.clock.now();
         // No refresh token for client_credentials (§4.4.3).
         let issue = self.issue(app, app.user_id, scopes, None, false, now);
-        self.inner.token_writer.insert(issue.rows).await?;
-        Ok(issue.response)
+        match self.inner.token_writer.insert(issue.rows).await {
+            Ok(()) => Ok(issue.response),
+            // The app was deleted while its request ran.
+            Err(StoreError::Gone(_)) => Err(OAuthError::invalid_client()),
+            Err(err) => Err(err.into()),
+        }
     }
 
     async fn grant_authorization_code(
@@ -138,7 +143,9 @@ impl Keyward {
                 "the code_verifier does not match",
             ));
         }
-        let scopes = self.grantable(found.user_id, &found.scopes).await?;
+        let scopes = self
+            .grantable(found.user_id, &found.scopes, &app.scopes)
+            .await?;
         let refresh = app.grant_types.contains(&GrantType::RefreshToken);
         let issue = self.issue(
             app,
@@ -152,7 +159,8 @@ impl Keyward {
             .inner
             .store
             .redeem_code(found.id, &issue.rows, now)
-            .await?
+            .await
+            .map_err(grant_gone)?
         {
             // Redeemed meanwhile by a concurrent request: a replay.
             self.revoke_family(found.family_id, now).await?;
@@ -209,21 +217,24 @@ impl Keyward {
                 requested
             }
         };
-        let scopes = self.grantable(token.user_id, &scopes).await?;
+        let scopes = self.grantable(token.user_id, &scopes, &app.scopes).await?;
         let mut issue = self.issue(app, token.user_id, scopes, token.family_id, true, now);
-        // The new refresh token keeps the originally granted scope.
+        // The new refresh token keeps the originally granted scope, less
+        // what the app no longer has: a later refresh never brings back a
+        // scope the app lost.
         if let Some(refresh) = issue
             .rows
             .iter_mut()
             .find(|r| r.token.kind == OAuthTokenKind::Refresh)
         {
-            refresh.token.scopes = token.scopes.clone();
+            refresh.token.scopes = token.scopes.intersection(&app.scopes).cloned().collect();
         }
         if !self
             .inner
             .store
             .rotate_refresh_token(token.id, &issue.rows, now)
-            .await?
+            .await
+            .map_err(grant_gone)?
         {
             if let Some(family) = token.family_id {
                 self.revoke_family(family, now).await?;
@@ -338,27 +349,46 @@ impl Keyward {
         Ok(())
     }
 
-    /// What of `scopes` the (active) user may grant now: a token never
-    /// carries more than its user is allowed, and the response's `scope`
-    /// names what was granted (§3.3). `invalid_scope` when that is nothing.
-    async fn grantable(&self, user_id: Uuid, scopes: &ScopeSet) -> Result<ScopeSet, OAuthError> {
+    /// What of `scopes` the (active) user may grant now, within the app's
+    /// current scope: a token never carries more than its user is allowed
+    /// or its app may have, and the response's `scope` names what was
+    /// granted (§3.3). `invalid_scope` when that is nothing.
+    async fn grantable(
+        &self,
+        user_id: Uuid,
+        scopes: &ScopeSet,
+        app_scopes: &ScopeSet,
+    ) -> Result<ScopeSet, OAuthError> {
         match self.inner.store.find_user(user_id).await? {
-            Some(user) if user.status == UserStatus::Active => self.grantable_by(&user, scopes),
+            Some(user) if user.status == UserStatus::Active => {
+                self.grantable_by(&user, scopes, app_scopes)
+            }
             _ => Err(OAuthError::invalid_grant("the user is not active")),
         }
     }
 
     /// As [`Self::grantable`], for a user already read and found active.
-    fn grantable_by(&self, user: &User, scopes: &ScopeSet) -> Result<ScopeSet, OAuthError> {
-        let granted: ScopeSet = scopes
-            .intersection(&self.allowed_scopes(user))
-            .cloned()
-            .collect();
+    fn grantable_by(
+        &self,
+        user: &User,
+        scopes: &ScopeSet,
+        app_scopes: &ScopeSet,
+    ) -> Result<ScopeSet, OAuthError> {
+        let granted = self.oauth_scopes(scopes, app_scopes, user);
         if granted.is_empty() {
             return Err(OAuthError::invalid_scope(
                 "the user may grant none of the requested scopes",
             ));
         }
         Ok(granted)
+    }
+}
+
+/// A store failure of a code redemption or refresh: the grant's client or
+/// user was deleted meanwhile (`invalid_grant`), or the store failed.
+fn grant_gone(err: StoreError) -> OAuthError {
+    match err {
+        StoreError::Gone(_) => OAuthError::invalid_grant("the grant's client or user is gone"),
+        other => other.into(),
     }
 }
