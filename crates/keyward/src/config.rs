@@ -13,6 +13,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use keyward_core::config::Settings;
 use keyward_core::scope::{Policy, ScopeDef};
 use keyward_core::service::CacheSettings;
+use keyward_web::compat::Profiles;
 use serde::{Deserialize, Deserializer, Serialize};
 use time::Duration;
 
@@ -98,6 +99,9 @@ pub struct Config {
     pub cache_ttl_seconds: i64,
     /// `text` or `json`.
     pub log_format: String,
+    /// Compatibility profiles to switch on: `circularo`, `apinizer`.
+    #[serde(deserialize_with = "list")]
+    pub compat_profiles: Vec<String>,
 }
 
 impl Default for Config {
@@ -143,6 +147,7 @@ impl Default for Config {
             cache_capacity: CacheSettings::default().capacity,
             cache_ttl_seconds: CacheSettings::default().ttl.whole_seconds(),
             log_format: "text".into(),
+            compat_profiles: Vec::new(),
         }
     }
 }
@@ -185,6 +190,7 @@ impl Config {
         if let Some(url) = &self.smtp_url {
             url::Url::parse(url).with_context(|| format!("smtp_url: {url:?} is not a URL"))?;
         }
+        self.compat()?;
         if !matches!(self.log_format.as_str(), "text" | "json") {
             bail!("log_format must be text or json");
         }
@@ -265,6 +271,12 @@ impl Config {
             );
         }
         Ok(public.trim_end_matches('/').to_owned())
+    }
+
+    /// The compatibility profiles switched on; an unknown name is an error.
+    pub fn compat(&self) -> anyhow::Result<Profiles> {
+        Profiles::parse(self.compat_profiles.iter().map(String::as_str))
+            .map_err(|e| anyhow::anyhow!("compat_profiles: {e}"))
     }
 
     pub fn cache_settings(&self) -> CacheSettings {

@@ -14,14 +14,12 @@ use cli::{Cli, Command, ConfigCommand};
 
 /// Runs one command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = config::Config::load(cli.config.as_deref())?;
     if let Command::Openapi = cli.command {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&keyward_web::openapi::document())?
-        );
+        let document = keyward_web::openapi::document(config.compat()?);
+        println!("{}", serde_json::to_string_pretty(&document)?);
         return Ok(());
     }
-    let config = config::Config::load(cli.config.as_deref())?;
     telemetry::init(&config.log_format);
     match cli.command {
         Command::Serve { listen } => {

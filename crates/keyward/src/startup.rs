@@ -79,6 +79,7 @@ pub fn web_config(config: &Config) -> anyhow::Result<WebConfig> {
         max_body_bytes: config.max_body_bytes,
         issuer: config.issuer()?,
         metrics_public: config.metrics_public,
+        compat: config.compat()?,
     })
 }
 

@@ -211,6 +211,16 @@ pub async fn run_all(store: Arc<dyn Store>) {
     .await;
     check("oauth::revoke_one_token", oauth::revoke_one_token(s)).await;
     check(
+        "oauth::user_access_tokens_need_no_app",
+        oauth::user_access_tokens_need_no_app(s),
+    )
+    .await;
+    check(
+        "oauth::writes_for_vanished_rows_are_gone",
+        oauth::writes_for_vanished_rows_are_gone(s),
+    )
+    .await;
+    check(
         "oauth::revoke_family_revokes_exactly_that_family",
         oauth::revoke_family_revokes_exactly_that_family(s),
     )

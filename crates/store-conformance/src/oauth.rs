@@ -98,7 +98,7 @@ pub fn new_oauth_token(
         token: OAuthToken {
             id: token_id,
             kind,
-            client_id: app.client_id,
+            client_id: Some(app.client_id),
             user_id,
             scopes: app.scopes.clone(),
             family_id,
@@ -937,6 +937,74 @@ pub async fn revoke_one_token(store: &dyn Store) {
             .await
             .expect("revoke_oauth_token")
     );
+}
+
+/// An access token issued to a user directly (no app) reads back as
+/// written, is revoked like any other, and goes with its user; a refresh
+/// token without an app is refused.
+pub async fn user_access_tokens_need_no_app(store: &dyn Store) {
+    let owner = user(store, T0).await;
+    let some_app = app(store, owner.id, T0).await;
+    let mut token = access(&some_app, owner.id, None, T0);
+    token.token.client_id = None;
+    store
+        .insert_oauth_tokens(std::slice::from_ref(&token))
+        .await
+        .expect("insert a user's own access token");
+    assert_eq!(find_token(store, &token).await, Some(token.token.clone()));
+    assert!(
+        store
+            .revoke_oauth_token(token.token.id, T0)
+            .await
+            .expect("revoke_oauth_token")
+    );
+    let mut refresh_token = refresh(&some_app, owner.id, id(), T0);
+    refresh_token.token.client_id = None;
+    assert!(
+        store.insert_oauth_tokens(&[refresh_token]).await.is_err(),
+        "a refresh token always belongs to an app"
+    );
+    // A token whose user is gone cannot be written.
+    let mut orphan = access(&some_app, id(), None, T0);
+    orphan.token.client_id = None;
+    assert!(matches!(
+        store.insert_oauth_tokens(&[orphan]).await,
+        Err(StoreError::Gone(_))
+    ));
+}
+
+/// Writes that refer to an app, code or user deleted meanwhile are
+/// [`StoreError::Gone`], not a database failure: tokens for a deleted app,
+/// a code for a deleted app, a session or token for a deleted user.
+pub async fn writes_for_vanished_rows_are_gone(store: &dyn Store) {
+    let owner = user(store, T0).await;
+    let doomed = app(store, owner.id, T0).await;
+    assert!(
+        store
+            .delete_app(doomed.client_id)
+            .await
+            .expect("delete_app")
+    );
+    let token = access(&doomed, owner.id, None, T0);
+    assert!(matches!(
+        store.insert_oauth_tokens(&[token]).await,
+        Err(StoreError::Gone(_))
+    ));
+    let code = new_code(&doomed, owner.id, T0);
+    assert!(matches!(
+        store.insert_code(&code).await,
+        Err(StoreError::Gone(_))
+    ));
+    let (token, _) = crate::fixtures::new_token(id(), T0);
+    assert!(matches!(
+        store.insert_token(&token, 10).await,
+        Err(StoreError::Gone(_))
+    ));
+    let (session, _) = crate::fixtures::new_session(id(), T0, T0 + Duration::days(1));
+    assert!(matches!(
+        store.insert_session(&session).await,
+        Err(StoreError::Gone(_))
+    ));
 }
 
 /// `revoke_family` revokes every token of the family not revoked yet (used

@@ -131,7 +131,7 @@ fn token(row: &SqliteRow) -> StoreResult<OAuthToken> {
     Ok(OAuthToken {
         id: get_id(row, "id")?,
         kind: OAuthTokenKind::parse(&kind).ok_or_else(|| bad_data("kind", &kind))?,
-        client_id: get_id(row, "client_id")?,
+        client_id: get_opt_id(row, "client_id")?,
         user_id: get_id(row, "user_id")?,
         scopes: get_json(row, "scopes")?,
         family_id: get_opt_id(row, "family_id")?,
@@ -190,7 +190,7 @@ async fn insert_token_rows(
             row.push_bind(id_text(t.id))
                 .push_bind(new.digest.as_bytes().to_vec())
                 .push_bind(t.kind.as_str())
-                .push_bind(id_text(t.client_id))
+                .push_bind(t.client_id.map(id_text))
                 .push_bind(id_text(t.user_id))
                 .push_bind(scopes)
                 .push_bind(t.family_id.map(id_text))

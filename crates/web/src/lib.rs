@@ -6,6 +6,7 @@
 //! response body.
 
 pub mod api;
+pub mod compat;
 pub mod error;
 pub mod extract;
 mod layers;
@@ -22,7 +23,7 @@ pub use state::{AppState, WebConfig};
 
 /// The whole application router.
 pub fn router(state: AppState, config: &WebConfig) -> Router {
-    let (api, doc) = openapi::api_router().split_for_parts();
+    let (api, doc) = openapi::api_router(config.compat).split_for_parts();
     let doc = std::sync::Arc::new(doc);
     let api = api.route(
         "/openapi.json",

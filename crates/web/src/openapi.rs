@@ -8,6 +8,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::api::{apps, health, session, tokens, verify};
+use crate::compat::{Profiles, apinizer, circularo};
 use crate::oauth::{authorize, introspect, metadata, token};
 use crate::state::AppState;
 
@@ -73,14 +74,51 @@ impl Modify for SecuritySchemes {
     }
 }
 
-/// Every documented route, with its OpenAPI description.
-pub fn api_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// Every documented route, with its OpenAPI description: Keyward's own, and
+/// those of the compatibility profiles that are on.
+pub fn api_router(compat: Profiles) -> OpenApiRouter<AppState> {
+    let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
-        .routes(routes!(crate::metrics::metrics))
-        .routes(routes!(session::login))
-        .routes(routes!(session::logout))
+        .routes(routes!(crate::metrics::metrics));
+    // Circularo's login body is accepted beside Keyward's, at the same path.
+    let mut router = if compat.circularo {
+        router
+            .routes(routes!(circularo::login))
+            .routes(routes!(session::logout, circularo::logout))
+            .routes(routes!(circularo::list_keys))
+            .routes(routes!(circularo::delete_key))
+    } else {
+        router
+            .routes(routes!(session::login))
+            .routes(routes!(session::logout))
+    };
+    if compat.apinizer {
+        router = router.routes(routes!(apinizer::token));
+    }
+    let tags = router.get_openapi_mut().tags.get_or_insert_with(Vec::new);
+    for (on, name, description) in [
+        (
+            compat.circularo,
+            "compat-circularo",
+            "Circularo's calls (compatibility profile `circularo`)",
+        ),
+        (
+            compat.apinizer,
+            "compat-apinizer",
+            "Apinizer's calls (compatibility profile `apinizer`)",
+        ),
+    ] {
+        if on {
+            tags.push(
+                utoipa::openapi::tag::TagBuilder::new()
+                    .name(name)
+                    .description(Some(description))
+                    .build(),
+            );
+        }
+    }
+    router
         .routes(routes!(session::me))
         .routes(routes!(tokens::create, tokens::list))
         .routes(routes!(tokens::get, tokens::update, tokens::delete))
@@ -102,6 +140,6 @@ pub fn api_router() -> OpenApiRouter<AppState> {
 }
 
 /// The document alone, e.g. for `keyward openapi` and the snapshot test.
-pub fn document() -> utoipa::openapi::OpenApi {
-    api_router().into_openapi()
+pub fn document(compat: Profiles) -> utoipa::openapi::OpenApi {
+    api_router(compat).into_openapi()
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::http::HeaderName;
 use keyward_core::service::Keyward;
 
+use crate::compat::Profiles;
 use crate::metrics::Metrics;
 
 /// Settings of the HTTP layer itself.
@@ -22,6 +23,8 @@ pub struct WebConfig {
     pub issuer: String,
     /// Serve `/metrics` to anyone, not only to `metrics.read` bearers.
     pub metrics_public: bool,
+    /// The compatibility profiles switched on.
+    pub compat: Profiles,
 }
 
 impl Default for WebConfig {
@@ -32,6 +35,7 @@ impl Default for WebConfig {
             max_body_bytes: 64 * 1024,
             issuer: "http://127.0.0.1:8080".into(),
             metrics_public: false,
+            compat: Profiles::default(),
         }
     }
 }
@@ -56,6 +60,7 @@ pub struct Shared {
     /// `Origin` header says on a form posted from Keyward's own pages.
     pub origin: String,
     pub metrics_public: bool,
+    pub compat: Profiles,
 }
 
 impl AppState {
@@ -71,6 +76,7 @@ impl AppState {
                 .map(|u| u.origin().ascii_serialization())
                 .unwrap_or_default(),
             metrics_public: config.metrics_public,
+            compat: config.compat,
         }))
     }
 }

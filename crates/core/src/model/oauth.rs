@@ -160,9 +160,12 @@ impl OAuthTokenKind {
 pub struct OAuthToken {
     pub id: Uuid,
     pub kind: OAuthTokenKind,
-    pub client_id: Uuid,
-    /// Whom the token acts for: the app's owner (client_credentials) or the
-    /// user who consented (authorization_code).
+    /// The app it was issued to; `None` for an access token issued to a
+    /// user for their own username and password (the `apinizer`
+    /// compatibility profile), which acts with that user's rights alone.
+    pub client_id: Option<Uuid>,
+    /// Whom the token acts for: the app's owner (client_credentials), the
+    /// user who consented (authorization_code), or the user who signed in.
     pub user_id: Uuid,
     pub scopes: ScopeSet,
     /// Tokens from one authorization; `None` for client_credentials.

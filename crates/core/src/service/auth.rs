@@ -185,7 +185,7 @@ impl Keyward {
             answer: Err(rejection),
             credential_id: Some(token.id),
             user_id: Some(token.user_id),
-            client_id: Some(token.client_id),
+            client_id: token.client_id,
             valid_until: None,
         };
         if token.revoked_at.is_some() {
@@ -200,14 +200,18 @@ impl Keyward {
         };
         // The app's scope now bounds what its tokens do: narrowing it reaches
         // the tokens it was already issued (an app change invalidates them).
-        let Some(app) = self.inner.store.find_app(token.client_id).await? else {
-            return Ok(about(Rejection::NotFound));
+        let scopes = match token.client_id {
+            Some(client_id) => match self.inner.store.find_app(client_id).await? {
+                Some(app) => self.oauth_scopes(&token.scopes, &app.scopes, &owner),
+                None => return Ok(about(Rejection::NotFound)),
+            },
+            None => self.user_token_scopes(&token.scopes, &owner),
         };
-        let scopes = Arc::new(self.oauth_scopes(&token.scopes, &app.scopes, &owner));
+        let scopes = Arc::new(scopes);
         Ok(Loaded {
             credential_id: Some(token.id),
             user_id: Some(owner.id),
-            client_id: Some(token.client_id),
+            client_id: token.client_id,
             valid_until: Some(token.expires_at),
             answer: Ok(Verified {
                 principal: Principal {
@@ -292,6 +296,15 @@ impl Keyward {
         token
             .iter()
             .filter(|s| app.contains(*s) && allowed.contains(*s))
+            .cloned()
+            .collect()
+    }
+
+    /// What an access token issued to a user directly (no app) acts with
+    /// now: its own scopes ∩ what the user may do now.
+    pub(crate) fn user_token_scopes(&self, token: &ScopeSet, user: &User) -> ScopeSet {
+        token
+            .intersection(&self.allowed_scopes(user))
             .cloned()
             .collect()
     }

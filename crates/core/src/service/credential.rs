@@ -27,8 +27,9 @@ pub struct CredentialRef {
 /// The OAuth grant an access token belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OAuthGrant {
-    /// The app the token was issued to.
-    pub client_id: Uuid,
+    /// The app the token was issued to; `None` for a token issued to a user
+    /// for their username and password (a grant of its own).
+    pub client_id: Option<Uuid>,
     /// The tokens of one authorization (a code and its refreshes); `None`
     /// for a client_credentials token, which is a grant of its own.
     pub family_id: Option<Uuid>,
@@ -136,7 +137,7 @@ pub struct Verified {
 impl Verified {
     /// The OAuth app an access token was issued to.
     pub fn client_id(&self) -> Option<Uuid> {
-        self.principal.oauth.map(|g| g.client_id)
+        self.principal.oauth.and_then(|g| g.client_id)
     }
 }
 

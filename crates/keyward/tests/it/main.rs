@@ -6,6 +6,7 @@ mod apps;
 mod auth;
 mod browser;
 mod cli;
+mod compat;
 mod errors;
 mod harness;
 mod instances;

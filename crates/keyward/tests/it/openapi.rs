@@ -28,7 +28,7 @@ async fn the_document_matches_the_committed_snapshot() {
 #[tokio::test]
 async fn every_documented_operation_is_routed() {
     let app = TestApp::spawn().await;
-    let doc = keyward_web::openapi::document();
+    let doc = keyward_web::openapi::document(Default::default());
     let doc = serde_json::to_value(&doc).unwrap();
     let paths = doc["paths"].as_object().unwrap();
     assert!(paths.len() >= 10, "{paths:?}");

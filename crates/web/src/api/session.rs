@@ -83,15 +83,24 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
+    login_with(&state, ip, body).await.map(Json)
+}
+
+/// Signs in with a login body: the one path of every login endpoint.
+pub async fn login_with(
+    state: &AppState,
+    ip: Option<std::net::IpAddr>,
+    body: LoginRequest,
+) -> ApiResult<LoginResponse> {
     let outcome = state
         .keyward
         .login(&body.username, body.password, ip)
         .await?;
-    Ok(Json(LoginResponse {
+    Ok(LoginResponse {
         token: outcome.secret.expose().to_owned(),
         expires_at: outcome.expires_at,
         user: outcome.user.into(),
-    }))
+    })
 }
 
 /// End the session used to call this endpoint.

@@ -13,6 +13,24 @@ use crate::error::ApiError;
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
+/// A JSON request body not yet parsed (for a handler that accepts more
+/// than one shape): present, within the size limit, to be given to
+/// [`parse`].
+#[derive(Debug)]
+pub struct JsonBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = body_bytes(req, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::invalid("body", "a JSON object is required"));
+        }
+        Ok(JsonBytes(bytes))
+    }
+}
+
 /// A JSON request body that may be absent (empty), giving `T::default()`.
 #[derive(Debug)]
 pub struct OptionalJson<T>(pub T);

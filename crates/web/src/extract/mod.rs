@@ -8,5 +8,5 @@ mod path;
 
 pub use caller::{Caller, ClientIp};
 pub use for_user::ForUser;
-pub use json::{ApiJson, OptionalJson, parse as parse_json};
+pub use json::{ApiJson, JsonBytes, OptionalJson, parse as parse_json};
 pub use path::IdPath;

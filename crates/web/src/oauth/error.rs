@@ -35,6 +35,7 @@ impl IntoResponse for OAuthResponseError {
         let status = match (err.code, err.throttled) {
             (_, Some(_)) => StatusCode::TOO_MANY_REQUESTS,
             (OAuthErrorCode::InvalidClient, None) => StatusCode::UNAUTHORIZED,
+            (_, None) if err.unauthorized => StatusCode::UNAUTHORIZED,
             (OAuthErrorCode::ServerError, None) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };

@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use keyward_core::service::oauth::{OAuthError, TokenRequest};
+use keyward_core::service::oauth::{OAuthError, TokenRequest, TokenResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -72,6 +72,10 @@ pub async fn token(
     if matches!(presented, Presented::Bearer(_)) {
         return Err(OAuthError::invalid_client().into());
     }
+    if let Some(answer) = crate::compat::apinizer::user_grant(&state, &presented, &params, ip).await
+    {
+        return answer.map(respond).map_err(Into::into);
+    }
     let client = client_auth::client(&state, presented, ip).await?;
     let request = TokenRequest {
         grant_type: params.take("grant_type"),
@@ -82,6 +86,11 @@ pub async fn token(
         scope: params.take("scope"),
     };
     let issued = state.keyward.token(&client, request).await?;
+    Ok(respond(issued))
+}
+
+/// A successful token response: JSON, never cached (§5.1).
+fn respond(issued: TokenResponse) -> Response {
     let body = TokenBody {
         access_token: issued.access_token.expose().to_owned(),
         token_type: "Bearer",
@@ -93,5 +102,5 @@ pub async fn token(
     response
         .headers_mut()
         .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    Ok(response)
+    response
 }

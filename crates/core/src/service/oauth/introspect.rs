@@ -75,7 +75,10 @@ impl Keyward {
             let Some(user) = self.inner.store.find_user(token.user_id).await? else {
                 return Ok(None);
             };
-            let Some(app) = self.inner.store.find_app(token.client_id).await? else {
+            let Some(client_id) = token.client_id else {
+                return Ok(None);
+            };
+            let Some(app) = self.inner.store.find_app(client_id).await? else {
                 return Ok(None);
             };
             let scopes = self.oauth_scopes(&token.scopes, &app.scopes, &user);
@@ -84,7 +87,7 @@ impl Keyward {
             }
             Introspection {
                 scope: scope_param(&scopes),
-                client_id: Some(token.client_id),
+                client_id: token.client_id,
                 token_type: "refresh_token",
                 kind: SecretKind::RefreshToken.as_str(),
                 exp: Some(token.expires_at),
@@ -142,8 +145,11 @@ impl Keyward {
         let digest = self.inner.hasher.digest(&secret);
         // What a bearer may revoke: its user's (or, as an admin, anyone's);
         // an access token only its own grant's tokens.
-        let may = |owner: Uuid, grant: Option<(Uuid, Uuid, Option<Uuid>)>| match caller {
-            Caller::Client(app) => grant.is_some_and(|(_, client, _)| client == app.client_id),
+        type Grant = Option<(Uuid, Option<Uuid>, Option<Uuid>)>;
+        let may = |owner: Uuid, grant: Grant| match caller {
+            Caller::Client(app) => {
+                grant.is_some_and(|(_, client, _)| client == Some(app.client_id))
+            }
             Caller::Bearer(p) => match p.oauth {
                 Some(own) => grant.is_some_and(|(id, client, family)| {
                     p.user.id == owner

@@ -10,6 +10,7 @@ mod client;
 mod introspect;
 mod pkce;
 mod token;
+mod user_grant;
 
 pub use authorize::{AuthorizeError, AuthorizeRequest, ValidAuthorization};
 pub use batch::TokenWriter;
@@ -57,6 +58,9 @@ pub struct OAuthError {
     pub description: String,
     /// Too many failed client authentications: answer 429.
     pub throttled: Option<std::time::Duration>,
+    /// The credentials presented were refused: answer 401 whatever the
+    /// code (as `invalid_client` always is).
+    pub unauthorized: bool,
 }
 
 impl OAuthError {
@@ -68,6 +72,7 @@ impl OAuthError {
                 .filter(|c| matches!(c, ' '..='~') && *c != '"' && *c != '\\')
                 .collect(),
             throttled: None,
+            unauthorized: false,
         }
     }
 

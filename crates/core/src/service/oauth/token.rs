@@ -38,9 +38,9 @@ pub struct TokenResponse {
 }
 
 /// The tokens of one issuance, ready to store.
-struct Issue {
-    rows: Vec<NewOAuthToken>,
-    response: TokenResponse,
+pub(super) struct Issue {
+    pub(super) rows: Vec<NewOAuthToken>,
+    pub(super) response: TokenResponse,
 }
 
 impl Keyward {
@@ -96,7 +96,7 @@ impl Keyward {
         let scopes = self.grantable_by(&client.owner, &scopes, &app.scopes)?;
         let now = self.inner.clock.now();
         // No refresh token for client_credentials (§4.4.3).
-        let issue = self.issue(app, app.user_id, scopes, None, false, now);
+        let issue = self.issue(Some(app.client_id), app.user_id, scopes, None, false, now);
         match self.inner.token_writer.insert(issue.rows).await {
             Ok(()) => Ok(issue.response),
             // The app was deleted while its request ran.
@@ -148,7 +148,7 @@ impl Keyward {
             .await?;
         let refresh = app.grant_types.contains(&GrantType::RefreshToken);
         let issue = self.issue(
-            app,
+            Some(app.client_id),
             found.user_id,
             scopes,
             Some(found.family_id),
@@ -186,7 +186,7 @@ impl Keyward {
             Some(t) if t.kind == OAuthTokenKind::Refresh => t,
             _ => return Err(OAuthError::invalid_grant("the refresh token is invalid")),
         };
-        if token.client_id != app.client_id {
+        if token.client_id != Some(app.client_id) {
             return Err(OAuthError::invalid_grant(
                 "the refresh token was issued to another client",
             ));
@@ -218,7 +218,14 @@ impl Keyward {
             }
         };
         let scopes = self.grantable(token.user_id, &scopes, &app.scopes).await?;
-        let mut issue = self.issue(app, token.user_id, scopes, token.family_id, true, now);
+        let mut issue = self.issue(
+            Some(app.client_id),
+            token.user_id,
+            scopes,
+            token.family_id,
+            true,
+            now,
+        );
         // The new refresh token keeps the originally granted scope, less
         // what the app no longer has: a later refresh never brings back a
         // scope the app lost.
@@ -246,10 +253,11 @@ impl Keyward {
         Ok(issue.response)
     }
 
-    /// New access (and refresh) tokens, not yet stored.
-    fn issue(
+    /// New access (and refresh) tokens for the app `client_id` (`None`: the
+    /// user's own), not yet stored.
+    pub(super) fn issue(
         &self,
-        app: &OAuthApp,
+        client_id: Option<Uuid>,
         user_id: Uuid,
         scopes: ScopeSet,
         family_id: Option<Uuid>,
@@ -272,7 +280,7 @@ impl Keyward {
                 token: OAuthToken {
                     id,
                     kind,
-                    client_id: app.client_id,
+                    client_id,
                     user_id,
                     scopes: scopes.clone(),
                     family_id,
