@@ -5,6 +5,7 @@
 //! through [`random::Random`].
 
 pub mod clock;
+pub mod common_passwords;
 pub mod config;
 pub mod error;
 pub mod model;

@@ -24,12 +24,14 @@ impl fmt::Debug for Password {
 }
 
 /// Shortest and longest passwords accepted when one is set.
-pub const MIN_PASSWORD_LEN: usize = 8;
+pub const MIN_PASSWORD_LEN: usize = 12;
 pub const MAX_PASSWORD_LEN: usize = 1024;
 
 impl Password {
-    /// A password being set: 8 to 1024 characters.
-    pub fn new(field: &str, value: String) -> Result<Self> {
+    /// A password being set for `username`: 12 to 1024 characters, not one
+    /// of the commonly used ones (see [`crate::common_passwords`]), not the
+    /// username, and not one character repeated.
+    pub fn new(field: &str, value: String, username: &str) -> Result<Self> {
         let len = value.chars().count();
         if len < MIN_PASSWORD_LEN {
             return Err(Error::invalid(
@@ -41,6 +43,18 @@ impl Password {
             return Err(Error::invalid(
                 field,
                 format!("must be at most {MAX_PASSWORD_LEN} characters"),
+            ));
+        }
+        let folded = value.to_lowercase();
+        let mut chars = folded.chars();
+        let first = chars.next();
+        if crate::common_passwords::is_common(&folded)
+            || folded == username.trim().to_lowercase()
+            || chars.all(|c| Some(c) == first)
+        {
+            return Err(Error::invalid(
+                field,
+                "is too easy to guess (a common password, the username, or one character repeated); choose another",
             ));
         }
         Ok(Password(value))
@@ -164,7 +178,7 @@ mod tests {
     #[tokio::test]
     async fn hashes_are_argon2id_with_owasp_parameters_and_verify() {
         let hasher = PasswordHasher::new(Arc::new(OsRandom), 2);
-        let pw = Password::new("password", "correct horse".into()).unwrap();
+        let pw = Password::new("password", "correct horse battery".into(), "u").unwrap();
         let hash = hasher.hash(&pw).await.unwrap();
         assert!(
             hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
@@ -178,11 +192,36 @@ mod tests {
 
     #[test]
     fn password_length_is_bounded() {
-        assert!(Password::new("password", "short".into()).is_err());
-        assert!(Password::new("password", "x".repeat(1025)).is_err());
+        assert!(Password::new("password", "short".into(), "u").is_err());
+        assert!(Password::new("password", "elevenchars".into(), "u").is_err());
+        assert!(Password::new("password", "twelve chars".into(), "u").is_ok());
+        assert!(Password::new("password", "x".repeat(1025), "u").is_err());
         assert!(Password::presented("password", "x".repeat(1025)).is_err());
         assert!(
-            !format!("{:?}", Password::new("p", "secret-pass".into()).unwrap()).contains("secret")
+            !format!(
+                "{:?}",
+                Password::new("p", "secret-passphrase".into(), "u").unwrap()
+            )
+            .contains("secret")
         );
+    }
+
+    #[test]
+    fn guessable_passwords_are_refused() {
+        for weak in [
+            "password1234",
+            "Password1234",
+            "123456789012",
+            "qwertyuiop123",
+            "aaaaaaaaaaaaaa",
+            "mary.griffin@example.com",
+        ] {
+            let err = Password::new("password", weak.into(), "Mary.Griffin@example.com");
+            assert!(
+                matches!(err, Err(Error::InvalidArgument { ref field, .. }) if field == "password"),
+                "{weak}"
+            );
+        }
+        assert!(Password::new("password", "a long unusual phrase".into(), "mary").is_ok());
     }
 }

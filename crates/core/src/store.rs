@@ -14,12 +14,25 @@ use uuid::Uuid;
 use crate::error::StoreError;
 use crate::model::{
     ApiToken, AuthCode, NewApiToken, NewAuthCode, NewOAuthApp, NewOAuthToken, NewSession,
-    NewTokenSecret, NewUser, OAuthApp, OAuthAppUpdate, OAuthToken, SecretSlot, Session,
-    TokenFilter, TokenUpdate, TokenUsage, User, UserUpdate,
+    NewTokenSecret, NewUser, OAuthApp, OAuthAppUpdate, OAuthToken, PageRequest, SecretSlot,
+    Session, TokenFilter, TokenUpdate, TokenUsage, User, UserFilter, UserUpdate,
 };
 use crate::secret::Digest;
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What a change to a user that could remove an admin did.
+// Returned once per change and matched at once; boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum UserChange {
+    /// The user as it is now (for a deletion: as it was).
+    Done(User),
+    NotFound,
+    /// The change would leave no active user with the `admin` role;
+    /// nothing was written.
+    LastAdmin,
+}
 
 #[async_trait]
 pub trait UserStore: Send + Sync {
@@ -29,13 +42,26 @@ pub trait UserStore: Send + Sync {
     async fn find_user(&self, id: Uuid) -> StoreResult<Option<User>>;
     /// The user and their password hash, by username (case-insensitive).
     async fn find_user_for_login(&self, username: &str) -> StoreResult<Option<(User, String)>>;
+    /// The user's password hash.
+    async fn find_password_hash(&self, id: Uuid) -> StoreResult<Option<String>>;
+    /// Applies `update`, unless the user is an active admin, the update
+    /// removes that, and no other active admin would remain: checked
+    /// atomically with the write, so two admins demoting each other at once
+    /// cannot both succeed.
     async fn update_user(
         &self,
         id: Uuid,
         update: &UserUpdate,
         now: OffsetDateTime,
-    ) -> StoreResult<Option<User>>;
-    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    ) -> StoreResult<UserChange>;
+    /// Deletes the user with every credential of theirs (sessions, tokens,
+    /// apps and what the apps issued), under the same last-admin rule.
+    async fn delete_user(&self, id: Uuid) -> StoreResult<UserChange>;
+    /// The ids of the user's OAuth apps (whose issued tokens a deletion of
+    /// the user ends).
+    async fn list_app_ids_of(&self, user_id: Uuid) -> StoreResult<Vec<Uuid>>;
+    /// A page of users matching `filter`, ordered by `(created_at, id)`.
+    async fn list_users(&self, filter: &UserFilter, page: &PageRequest) -> StoreResult<Vec<User>>;
 }
 
 #[async_trait]
@@ -46,6 +72,8 @@ pub trait SessionStore: Send + Sync {
     async fn touch_session(&self, id: Uuid, at: OffsetDateTime) -> StoreResult<()>;
     /// Returns whether a session was deleted.
     async fn delete_session(&self, id: Uuid) -> StoreResult<bool>;
+    /// Deletes every session of `user_id` but `except`; returns how many.
+    async fn delete_sessions_of(&self, user_id: Uuid, except: Option<Uuid>) -> StoreResult<u64>;
     /// Deletes sessions that ended before `idle_cutoff` (last seen) or `now`
     /// (absolute); returns how many.
     async fn delete_ended_sessions(
@@ -101,11 +129,12 @@ pub trait TokenStore: Send + Sync {
         &self,
         digest: &Digest,
     ) -> StoreResult<Option<(ApiToken, SecretSlot)>>;
-    /// A user's tokens, oldest first, filtered as of `now`.
+    /// A page of tokens matching `filter` as of `now`, ordered by
+    /// `(created_at, id)`.
     async fn list_tokens(
         &self,
-        user_id: Uuid,
         filter: &TokenFilter,
+        page: &PageRequest,
         now: OffsetDateTime,
     ) -> StoreResult<Vec<ApiToken>>;
     async fn update_token(
@@ -169,8 +198,13 @@ pub trait OAuthStore: Send + Sync {
     /// atomically with the insert).
     async fn insert_app(&self, app: &NewOAuthApp, limit: u32) -> StoreResult<InsertApp>;
     async fn find_app(&self, client_id: Uuid) -> StoreResult<Option<OAuthApp>>;
-    /// A user's apps, oldest first.
-    async fn list_apps(&self, user_id: Uuid) -> StoreResult<Vec<OAuthApp>>;
+    /// A page of one user's apps (every user's for `None`), ordered by
+    /// `(created_at, client_id)`.
+    async fn list_apps(
+        &self,
+        owner: Option<Uuid>,
+        page: &PageRequest,
+    ) -> StoreResult<Vec<OAuthApp>>;
     async fn update_app(
         &self,
         client_id: Uuid,

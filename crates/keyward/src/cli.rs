@@ -44,10 +44,26 @@ pub enum AdminCommand {
         /// A role (repeatable); default `member`.
         #[arg(long = "role", value_name = "ROLE")]
         roles: Vec<String>,
+        /// Where notices go (default: the username, if it is an address).
+        #[arg(long)]
+        email: Option<String>,
         /// Read the password from the first line of standard input.
         #[arg(long, required = true)]
         password_stdin: bool,
     },
+    /// List users as JSON lines, oldest first.
+    ListUsers,
+    /// Set a user's password (read from standard input); ends their sessions.
+    SetPassword {
+        username: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Disable a user: every credential of theirs fails at once.
+    DisableUser { username: String },
+    /// Enable a disabled user again.
+    EnableUser { username: String },
     /// Create an API token for a user and print it, with its secret, as JSON.
     CreateToken {
         username: String,

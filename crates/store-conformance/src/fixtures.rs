@@ -75,6 +75,7 @@ pub fn new_user_named(username: &str, now: OffsetDateTime) -> NewUser {
         password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$test${}", id().simple()),
         roles: vec!["member".to_owned()],
         status: UserStatus::Active,
+        email: None,
         now,
     }
 }

@@ -90,8 +90,13 @@ pub async fn run_all(store: Arc<dyn Store>) {
     )
     .await;
     check(
-        "users::list_contains_inserted",
-        users::list_contains_inserted(s),
+        "users::list_pages_and_filters",
+        users::list_pages_and_filters(s),
+    )
+    .await;
+    check(
+        "users::delete_takes_the_credentials_along",
+        users::delete_takes_the_credentials_along(s),
     )
     .await;
 
@@ -126,6 +131,7 @@ pub async fn run_all(store: Arc<dyn Store>) {
     )
     .await;
     check("tokens::list_filters", tokens::list_filters(s)).await;
+    check("tokens::list_pages", tokens::list_pages(s)).await;
 
     check(
         "limits::limit_is_reached_exactly",

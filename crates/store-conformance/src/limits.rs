@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use keyward_core::model::TokenFilter;
+use keyward_core::model::{PageRequest, TokenFilter};
 use keyward_core::store::{InsertToken, Store};
 use time::Duration;
 
@@ -136,7 +136,7 @@ pub async fn limit_holds_under_concurrent_inserts(store: Arc<dyn Store>) {
         "exactly {LIMIT} of {ATTEMPTS} concurrent inserts pass"
     );
     let listed = store
-        .list_tokens(owner.id, &TokenFilter::default(), T0)
+        .list_tokens(&TokenFilter::of(owner.id), &PageRequest::default(), T0)
         .await
         .expect("list_tokens");
     assert_eq!(listed.len(), LIMIT as usize);

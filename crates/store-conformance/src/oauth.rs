@@ -12,7 +12,7 @@ use std::sync::Arc;
 use keyward_core::error::StoreError;
 use keyward_core::model::{
     AuthCode, GrantType, NewAuthCode, NewOAuthApp, NewOAuthToken, OAuthApp, OAuthAppUpdate,
-    OAuthToken, OAuthTokenKind,
+    OAuthToken, OAuthTokenKind, PageRequest,
 };
 use keyward_core::secret::{Digest, SecretKind};
 use keyward_core::store::{InsertApp, Store};
@@ -218,13 +218,22 @@ pub async fn apps_round_trip(store: &dyn Store) {
     app(store, other.id, T0).await;
     let mut same_time = vec![full.clone(), twin.clone()];
     same_time.sort_by_key(|a| a.client_id);
-    let listed = store.list_apps(owner.id).await.expect("list_apps");
+    let listed = store
+        .list_apps(Some(owner.id), &PageRequest::default())
+        .await
+        .expect("list_apps");
     assert_eq!(
         listed,
         [same_time, vec![minimal]].concat(),
         "oldest first, then by client id; other users' apps are not listed"
     );
-    assert!(store.list_apps(id()).await.expect("list_apps").is_empty());
+    assert!(
+        store
+            .list_apps(Some(id()), &PageRequest::default())
+            .await
+            .expect("list_apps")
+            .is_empty()
+    );
     assert!(find_app(store, id()).await.is_none());
 
     let orphan = new_app(id(), T0);
@@ -261,7 +270,14 @@ pub async fn app_limit_is_reached_exactly(store: &dyn Store) {
     let outcome = store.insert_app(&refused, 3).await.expect("insert_app");
     assert!(!accepted(outcome), "a 4th app is refused at limit 3");
     assert!(find_app(store, refused.client_id).await.is_none());
-    assert_eq!(store.list_apps(owner.id).await.expect("list_apps").len(), 3);
+    assert_eq!(
+        store
+            .list_apps(Some(owner.id), &PageRequest::default())
+            .await
+            .expect("list_apps")
+            .len(),
+        3
+    );
     let outcome = store.insert_app(&refused, 4).await.expect("insert_app");
     assert!(accepted(outcome), "a higher limit lets it in");
 
@@ -302,7 +318,10 @@ pub async fn app_limit_holds_under_concurrent_inserts(store: Arc<dyn Store>) {
         inserted, LIMIT,
         "exactly {LIMIT} of {ATTEMPTS} concurrent inserts pass"
     );
-    let listed = store.list_apps(owner.id).await.expect("list_apps");
+    let listed = store
+        .list_apps(Some(owner.id), &PageRequest::default())
+        .await
+        .expect("list_apps");
     assert_eq!(listed.len(), LIMIT as usize);
 }
 
@@ -547,7 +566,10 @@ pub async fn delete_app_takes_codes_and_tokens_along(store: &dyn Store) {
     );
     assert_eq!(find_token(store, &kept_token).await, Some(kept_token.token));
     assert_eq!(
-        store.list_apps(owner.id).await.expect("list_apps"),
+        store
+            .list_apps(Some(owner.id), &PageRequest::default())
+            .await
+            .expect("list_apps"),
         vec![kept]
     );
     assert!(!store.delete_app(id()).await.expect("delete_app"));

@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 
 use keyward_core::model::{
-    ApiToken, SecretSlot, TokenFilter, TokenState, TokenStatus, TokenUpdate, TokenUsage,
+    ApiToken, PageKey, PageRequest, SecretSlot, TokenFilter, TokenState, TokenStatus, TokenUpdate,
+    TokenUsage,
 };
 use keyward_core::secret::SecretKind;
 use keyward_core::store::{RenewOutcome, RenewalLimit, Store};
@@ -213,7 +214,7 @@ pub async fn delete_takes_the_secrets_along(store: &dyn Store) {
             .expect("delete_token again")
     );
     let listed = store
-        .list_tokens(owner.id, &TokenFilter::default(), T0)
+        .list_tokens(&TokenFilter::of(owner.id), &PageRequest::default(), T0)
         .await
         .expect("list_tokens");
     assert_eq!(listed, vec![kept], "other tokens stay");
@@ -394,7 +395,7 @@ pub async fn renew_once_under_concurrency(store: std::sync::Arc<dyn Store>) {
     }
     assert_eq!(renewed, 1, "exactly one of {ATTEMPTS} concurrent renewals");
     let active = store
-        .list_tokens(owner.id, &TokenFilter::default(), now)
+        .list_tokens(&TokenFilter::of(owner.id), &PageRequest::default(), now)
         .await
         .expect("list");
     assert_eq!(active.len(), 2, "the old token and one successor");
@@ -507,9 +508,10 @@ pub async fn list_filters(store: &dyn Store) {
         let filter = TokenFilter {
             status,
             unused_since,
+            ..TokenFilter::of(owner.id)
         };
         let listed = store
-            .list_tokens(owner.id, &filter, now)
+            .list_tokens(&filter, &PageRequest::default(), now)
             .await
             .expect("list_tokens");
         let got: Vec<Uuid> = listed.iter().map(|t| t.id).collect();
@@ -527,8 +529,101 @@ pub async fn list_filters(store: &dyn Store) {
         }
     }
     let nobody = store
-        .list_tokens(id(), &TokenFilter::default(), now)
+        .list_tokens(&TokenFilter::of(id()), &PageRequest::default(), now)
         .await
         .expect("list_tokens");
     assert!(nobody.is_empty());
+
+    // Expiring within a window (not yet expired), and never expiring.
+    let expiring = TokenFilter {
+        expiring_by: Some(now + Duration::days(2)),
+        ..TokenFilter::of(owner.id)
+    };
+    let listed = store
+        .list_tokens(&expiring, &PageRequest::default(), now)
+        .await
+        .expect("list_tokens");
+    assert_eq!(listed.iter().map(|t| t.id).collect::<Vec<_>>(), [recent]);
+    let never = TokenFilter {
+        never_expires: true,
+        status: Some(TokenStatus::Active),
+        ..TokenFilter::of(owner.id)
+    };
+    let listed = store
+        .list_tokens(&never, &PageRequest::default(), now)
+        .await
+        .expect("list_tokens");
+    assert_eq!(
+        listed.iter().map(|t| name(&t.id)).collect::<Vec<_>>(),
+        [
+            "never_used",
+            "long_ago",
+            name(&tie_first),
+            name(&tie_second)
+        ]
+    );
+}
+
+/// Pages of a list: `limit` rows after the cursor's key, in `(created_at,
+/// id)` order, walked to the end without a duplicate or a gap; every
+/// user's tokens when no owner is named.
+pub async fn list_pages(store: &dyn Store) {
+    let owner = user(store, T0).await;
+    let mut made = Vec::new();
+    for n in 0..7 {
+        // Three share one second: the id breaks the tie.
+        let (new, _) = new_token(owner.id, T0 + Duration::seconds(n / 3));
+        made.push(insert(store, &new).await);
+    }
+    made.sort_by_key(|t| (t.created_at, t.id));
+    let mut seen = Vec::new();
+    let mut page = PageRequest {
+        after: None,
+        limit: 3,
+    };
+    loop {
+        let rows = store
+            .list_tokens(&TokenFilter::of(owner.id), &page, T0)
+            .await
+            .expect("list_tokens");
+        assert!(rows.len() <= 3);
+        let done = rows.len() < 3;
+        if let Some(last) = rows.last() {
+            page.after = Some(PageKey {
+                created_at: last.created_at,
+                id: last.id,
+            });
+        }
+        seen.extend(rows);
+        if done {
+            break;
+        }
+    }
+    assert_eq!(seen, made, "every token once, in order");
+    // Without an owner, other users' tokens are listed too.
+    let other = user(store, T0).await;
+    let (theirs, _) = token(store, other.id, T0).await;
+    let everyone = store
+        .list_tokens(&TokenFilter::default(), &PageRequest::default(), T0)
+        .await
+        .expect("list_tokens");
+    assert!(!everyone.is_empty());
+    let mut all = Vec::new();
+    let mut page = PageRequest::default();
+    loop {
+        let rows = store
+            .list_tokens(&TokenFilter::default(), &page, T0 + Duration::days(3650))
+            .await
+            .expect("list_tokens");
+        let full = rows.len() == page.limit as usize;
+        page.after = rows.last().map(|t| PageKey {
+            created_at: t.created_at,
+            id: t.id,
+        });
+        all.extend(rows.into_iter().map(|t| t.id));
+        if !full {
+            break;
+        }
+    }
+    assert!(all.contains(&theirs.id) && made.iter().all(|t| all.contains(&t.id)));
 }

@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use keyward_core::error::StoreError;
 use keyward_core::model::{
     AuthCode, GrantType, NewAuthCode, NewOAuthApp, NewOAuthToken, OAuthApp, OAuthAppUpdate,
-    OAuthToken, OAuthTokenKind,
+    OAuthToken, OAuthTokenKind, PageRequest,
 };
 use keyward_core::secret::Digest;
 use keyward_core::store::{InsertApp, OAuthStore, StoreResult};
@@ -256,13 +256,23 @@ impl OAuthStore for PgStore {
     }
 
     /// Ordered by `created_at`, then `client_id`.
-    async fn list_apps(&self, user_id: Uuid) -> StoreResult<Vec<OAuthApp>> {
+    async fn list_apps(
+        &self,
+        owner: Option<Uuid>,
+        page: &PageRequest,
+    ) -> StoreResult<Vec<OAuthApp>> {
         sqlx::query(concat!(
             "SELECT ",
             app_columns!(),
-            " FROM oauth_apps WHERE user_id = $1 ORDER BY created_at, client_id"
+            " FROM oauth_apps WHERE ($1::uuid IS NULL OR user_id = $1) \
+              AND ($2::timestamptz IS NULL OR created_at > $2 \
+                   OR (created_at = $2 AND client_id > $3)) \
+              ORDER BY created_at, client_id LIMIT $4"
         ))
-        .bind(user_id)
+        .bind(owner)
+        .bind(page.after.map(|k| k.created_at))
+        .bind(page.after.map(|k| k.id))
+        .bind(i64::from(page.limit))
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?

@@ -21,6 +21,14 @@ where
         .map_err(|e| StoreError::Database(format!("reading column {name}: {e}")))
 }
 
+/// The columns [`user`] reads, as a literal for `concat!`.
+macro_rules! user_columns {
+    () => {
+        "id, username, roles, status, email, created_at, updated_at"
+    };
+}
+pub(crate) use user_columns;
+
 pub(crate) fn user(row: &PgRow) -> StoreResult<User> {
     let status: String = get(row, "status")?;
     Ok(User {
@@ -29,6 +37,7 @@ pub(crate) fn user(row: &PgRow) -> StoreResult<User> {
         roles: get(row, "roles")?,
         status: UserStatus::parse(&status)
             .ok_or_else(|| StoreError::Database(format!("unknown user status {status:?}")))?,
+        email: get(row, "email")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
     })

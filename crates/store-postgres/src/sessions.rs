@@ -66,6 +66,18 @@ impl SessionStore for PgStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn delete_sessions_of(&self, user_id: Uuid, except: Option<Uuid>) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "DELETE FROM sessions WHERE user_id = $1 AND ($2::uuid IS NULL OR id <> $2)",
+        )
+        .bind(user_id)
+        .bind(except)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
+
     /// Deletes the sessions that have ended: last seen before `idle_cutoff`
     /// (= now − idle lifetime), or whose absolute end is at or before `now`.
     /// Returns how many.

@@ -7,7 +7,8 @@
 
 use async_trait::async_trait;
 use keyward_core::model::{
-    ApiToken, NewApiToken, NewTokenSecret, SecretSlot, TokenFilter, TokenUpdate, TokenUsage,
+    ApiToken, NewApiToken, NewTokenSecret, PageRequest, SecretSlot, TokenFilter, TokenUpdate,
+    TokenUsage,
 };
 use keyward_core::secret::Digest;
 use keyward_core::store::{InsertToken, RenewOutcome, RenewalLimit, StoreResult, TokenStore};
@@ -175,24 +176,33 @@ impl TokenStore for PgStore {
     /// never used or last used before the cutoff.
     async fn list_tokens(
         &self,
-        user_id: Uuid,
         filter: &TokenFilter,
+        page: &PageRequest,
         now: OffsetDateTime,
     ) -> StoreResult<Vec<ApiToken>> {
         sqlx::query(token_select!(
-            "WHERE t.user_id = $1 \
+            "WHERE ($1::uuid IS NULL OR t.user_id = $1) \
              AND ($2::text IS NULL \
                   OR ($2 = 'active' AND t.state = 'active' \
                       AND (t.expires_at IS NULL OR t.expires_at > $3)) \
                   OR ($2 = 'expired' AND t.state = 'active' AND t.expires_at <= $3) \
                   OR ($2 = 'deactivated' AND t.state = 'deactivated')) \
              AND ($4::timestamptz IS NULL OR t.last_used_at IS NULL OR t.last_used_at < $4) \
-             ORDER BY t.created_at, t.id"
+             AND ($5::timestamptz IS NULL OR (t.expires_at > $3 AND t.expires_at <= $5)) \
+             AND (NOT $6 OR t.expires_at IS NULL) \
+             AND ($7::timestamptz IS NULL OR t.created_at > $7 \
+                  OR (t.created_at = $7 AND t.id > $8)) \
+             ORDER BY t.created_at, t.id LIMIT $9"
         ))
-        .bind(user_id)
+        .bind(filter.owner)
         .bind(filter.status.map(|s| s.as_str()))
         .bind(now)
         .bind(filter.unused_since)
+        .bind(filter.expiring_by)
+        .bind(filter.never_expires)
+        .bind(page.after.map(|k| k.created_at))
+        .bind(page.after.map(|k| k.id))
+        .bind(i64::from(page.limit))
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?

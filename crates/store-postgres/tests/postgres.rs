@@ -59,6 +59,14 @@ async fn conformance() {
     teardown(db, store).await;
 }
 
+/// On a database of its own: no other admin may exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keeps_the_last_admin() {
+    let (db, store) = setup().await;
+    keyward_store_conformance::users::last_admin_is_kept(Arc::new(store.clone())).await;
+    teardown(db, store).await;
+}
+
 #[tokio::test]
 async fn ping_and_backend() {
     let (db, store) = setup().await;

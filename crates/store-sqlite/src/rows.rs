@@ -98,7 +98,7 @@ fn get_json<T: serde::de::DeserializeOwned>(row: &SqliteRow, column: &str) -> St
     serde_json::from_str(&text).map_err(|e| bad_data(column, e))
 }
 
-/// Columns: `id, username, roles, status, created_at, updated_at`.
+/// Columns: `user_columns!`.
 pub(crate) fn user(row: &SqliteRow) -> StoreResult<User> {
     let status: String = get(row, "status")?;
     Ok(User {
@@ -106,10 +106,19 @@ pub(crate) fn user(row: &SqliteRow) -> StoreResult<User> {
         username: get(row, "username")?,
         roles: get_json(row, "roles")?,
         status: UserStatus::parse(&status).ok_or_else(|| bad_data("status", &status))?,
+        email: get(row, "email")?,
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
     })
 }
+
+/// The columns [`user`] reads, as a literal for `concat!`.
+macro_rules! user_columns {
+    () => {
+        "id, username, roles, status, email, created_at, updated_at"
+    };
+}
+pub(crate) use user_columns;
 
 /// Columns: `id, user_id, created_at, last_seen_at, expires_at`.
 pub(crate) fn session(row: &SqliteRow) -> StoreResult<Session> {

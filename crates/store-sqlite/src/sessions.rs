@@ -64,6 +64,17 @@ impl SessionStore for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
+    async fn delete_sessions_of(&self, user_id: Uuid, except: Option<Uuid>) -> StoreResult<u64> {
+        let done =
+            sqlx::query("DELETE FROM sessions WHERE user_id = ?1 AND (?2 IS NULL OR id <> ?2)")
+                .bind(id_text(user_id))
+                .bind(except.map(id_text))
+                .execute(&self.writer)
+                .await
+                .map_err(db_error)?;
+        Ok(done.rows_affected())
+    }
+
     /// Deletes every session with `last_seen_at < idle_cutoff` (idle too
     /// long) or `expires_at <= now` (past its absolute end).
     async fn delete_ended_sessions(

@@ -9,7 +9,8 @@
 use async_trait::async_trait;
 use keyward_core::error::StoreError;
 use keyward_core::model::{
-    ApiToken, NewApiToken, NewTokenSecret, SecretSlot, TokenFilter, TokenUpdate, TokenUsage,
+    ApiToken, NewApiToken, NewTokenSecret, PageRequest, SecretSlot, TokenFilter, TokenUpdate,
+    TokenUsage,
 };
 use keyward_core::secret::Digest;
 use keyward_core::store::{InsertToken, RenewOutcome, RenewalLimit, StoreResult, TokenStore};
@@ -187,8 +188,8 @@ impl TokenStore for SqliteStore {
     /// `last_used_at` before it). Ordered by `created_at`, then `id`.
     async fn list_tokens(
         &self,
-        user_id: Uuid,
         filter: &TokenFilter,
+        page: &PageRequest,
         now: OffsetDateTime,
     ) -> StoreResult<Vec<ApiToken>> {
         sqlx::query(concat!(
@@ -196,19 +197,27 @@ impl TokenStore for SqliteStore {
             token_columns!(),
             " FROM api_tokens t",
             secret_joins!(),
-            "WHERE t.user_id = ?1 \
+            "WHERE (?1 IS NULL OR t.user_id = ?1) \
              AND (?2 IS NULL \
                   OR (?2 = 'active' AND t.state = 'active' \
                       AND (t.expires_at IS NULL OR t.expires_at > ?3)) \
                   OR (?2 = 'expired' AND t.state = 'active' AND t.expires_at <= ?3) \
                   OR (?2 = 'deactivated' AND t.state = 'deactivated')) \
              AND (?4 IS NULL OR t.last_used_at IS NULL OR t.last_used_at < ?4) \
-             ORDER BY t.created_at, t.id"
+             AND (?5 IS NULL OR (t.expires_at > ?3 AND t.expires_at <= ?5)) \
+             AND (NOT ?6 OR t.expires_at IS NULL) \
+             AND (?7 IS NULL OR t.created_at > ?7 OR (t.created_at = ?7 AND t.id > ?8)) \
+             ORDER BY t.created_at, t.id LIMIT ?9"
         ))
-        .bind(id_text(user_id))
+        .bind(filter.owner.map(id_text))
         .bind(filter.status.map(|s| s.as_str()))
         .bind(secs(now))
         .bind(filter.unused_since.map(secs_ceil))
+        .bind(filter.expiring_by.map(secs))
+        .bind(filter.never_expires)
+        .bind(page.after.map(|k| secs(k.created_at)))
+        .bind(page.after.map(|k| id_text(k.id)))
+        .bind(i64::from(page.limit))
         .fetch_all(&self.pool)
         .await
         .map_err(db_error)?

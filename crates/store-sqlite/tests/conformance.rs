@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use keyward_core::model::TokenFilter;
+use keyward_core::model::{PageRequest, TokenFilter};
 use keyward_core::secret::SecretKind;
 use keyward_core::store::{
     InsertToken, RenewOutcome, RenewalLimit, SessionStore, Store, TokenStore, UserStore,
@@ -34,6 +34,14 @@ async fn passes_the_conformance_suite() {
     tokio::spawn(keyward_store_conformance::run_all(store))
         .await
         .expect("the suite passes");
+}
+
+/// On a database of its own: no other admin may exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keeps_the_last_admin() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store: Arc<dyn Store> = Arc::new(fresh(&dir).await);
+    keyward_store_conformance::users::last_admin_is_kept(store).await;
 }
 
 #[tokio::test]
@@ -106,7 +114,7 @@ async fn two_processes_worth_of_writers_share_the_file() {
     }
     assert_eq!(accepted, 5);
     let listed = cli
-        .list_tokens(owner.id, &TokenFilter::default(), T0)
+        .list_tokens(&TokenFilter::of(owner.id), &PageRequest::default(), T0)
         .await
         .expect("list_tokens");
     assert_eq!(listed.len(), 5);

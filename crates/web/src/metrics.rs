@@ -265,7 +265,10 @@ pub(crate) fn method_label(method: &Method) -> &'static str {
 pub async fn metrics(State(state): State<AppState>, mut parts: Parts) -> Response {
     if !state.metrics_public {
         let allowed = match Caller::from_request_parts(&mut parts, &state).await {
-            Ok(Caller(caller)) => caller.require(scope::METRICS_READ).map_err(ApiError::from),
+            Ok(caller) => caller
+                .principal()
+                .require(scope::METRICS_READ)
+                .map_err(ApiError::from),
             Err(err) => Err(err),
         };
         if let Err(err) = allowed {

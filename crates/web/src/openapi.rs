@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{apps, health, session, tokens, verify};
+use crate::api::{admin, apps, health, session, tokens, verify};
 use crate::compat::{Profiles, apinizer, circularo};
 use crate::oauth::{authorize, introspect, metadata, token};
 use crate::state::AppState;
@@ -23,6 +23,7 @@ use crate::state::AppState;
         (name = "session", description = "Log in and out; who am I"),
         (name = "tokens", description = "Personal API tokens"),
         (name = "apps", description = "OAuth 2.0 client apps"),
+        (name = "admin", description = "Users and every user's credentials (admin.users)"),
         (name = "oauth", description = "The OAuth 2.0 authorization server"),
         (name = "verify", description = "Checking a credential, for the platform's resource servers"),
         (name = "health", description = "Liveness and readiness")
@@ -120,6 +121,15 @@ pub fn api_router(compat: Profiles) -> OpenApiRouter<AppState> {
     }
     router
         .routes(routes!(session::me))
+        .routes(routes!(session::change_password))
+        .routes(routes!(admin::create_user, admin::list_users))
+        .routes(routes!(
+            admin::get_user,
+            admin::update_user,
+            admin::delete_user
+        ))
+        .routes(routes!(admin::list_tokens))
+        .routes(routes!(admin::list_apps))
         .routes(routes!(tokens::create, tokens::list))
         .routes(routes!(tokens::get, tokens::update, tokens::delete))
         .routes(routes!(tokens::rotate))

@@ -2,6 +2,7 @@
 //! services see them and the store keeps them.
 
 pub mod oauth;
+pub mod page;
 pub mod session;
 pub mod token;
 pub mod user;
@@ -10,9 +11,10 @@ pub use oauth::{
     AuthCode, GrantType, NewAuthCode, NewOAuthApp, NewOAuthToken, OAuthApp, OAuthAppUpdate,
     OAuthToken, OAuthTokenKind,
 };
+pub use page::{Page, PageKey, PageRequest};
 pub use session::{NewSession, Session};
 pub use token::{
     AgeStatus, ApiToken, NewApiToken, NewTokenSecret, PreviousSecret, RenewalPolicy, SecretSlot,
     TokenFilter, TokenState, TokenStatus, TokenUpdate, TokenUsage,
 };
-pub use user::{NewUser, User, UserStatus, UserUpdate, Username};
+pub use user::{NewUser, User, UserFilter, UserStatus, UserUpdate, Username};

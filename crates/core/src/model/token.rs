@@ -199,20 +199,39 @@ impl TokenUpdate {
     }
 }
 
-/// List filters.
+/// List filters; every one that is set must hold.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TokenFilter {
+    /// Only this user's tokens; every user's when `None` (admins).
+    pub owner: Option<Uuid>,
     pub status: Option<TokenStatus>,
     /// Only tokens never used, or last used before this instant.
     pub unused_since: Option<OffsetDateTime>,
+    /// Only tokens not yet expired that expire by this instant.
+    pub expiring_by: Option<OffsetDateTime>,
+    /// Only tokens that never expire.
+    pub never_expires: bool,
 }
 
 impl TokenFilter {
+    /// The filter of one user's tokens.
+    pub fn of(owner: Uuid) -> Self {
+        Self {
+            owner: Some(owner),
+            ..Self::default()
+        }
+    }
+
     pub fn matches(&self, token: &ApiToken, now: OffsetDateTime) -> bool {
-        self.status.is_none_or(|s| token.status(now) == s)
+        self.owner.is_none_or(|o| token.user_id == o)
+            && self.status.is_none_or(|s| token.status(now) == s)
             && self
                 .unused_since
                 .is_none_or(|cutoff| token.last_used_at.is_none_or(|at| at < cutoff))
+            && self
+                .expiring_by
+                .is_none_or(|by| token.expires_at.is_some_and(|at| at > now && at <= by))
+            && (!self.never_expires || token.expires_at.is_none())
     }
 }
 

@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::scope::ROLE_ADMIN;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -36,6 +37,9 @@ pub struct User {
     pub username: String,
     pub roles: Vec<String>,
     pub status: UserStatus,
+    /// Where notices go; a username that is an e-mail address serves when
+    /// this is unset.
+    pub email: Option<String>,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
 }
@@ -65,6 +69,23 @@ impl Username {
     }
 }
 
+impl User {
+    /// Whether the user holds the built-in `admin` role and is active.
+    pub fn is_active_admin(&self) -> bool {
+        self.status == UserStatus::Active && self.roles.iter().any(|r| r == ROLE_ADMIN)
+    }
+
+    /// Where mail for the user goes: their e-mail address, else a username
+    /// that is one.
+    pub fn mail_address(&self) -> Option<&str> {
+        self.email.as_deref().or_else(|| {
+            crate::validate::email("username", &self.username)
+                .is_ok()
+                .then_some(self.username.as_str())
+        })
+    }
+}
+
 /// A user to insert, with the password already hashed.
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -73,6 +94,7 @@ pub struct NewUser {
     pub password_hash: String,
     pub roles: Vec<String>,
     pub status: UserStatus,
+    pub email: Option<String>,
     pub now: OffsetDateTime,
 }
 
@@ -82,4 +104,37 @@ pub struct UserUpdate {
     pub roles: Option<Vec<String>>,
     pub status: Option<UserStatus>,
     pub password_hash: Option<String>,
+    /// `Some(None)` clears it.
+    pub email: Option<Option<String>>,
+}
+
+impl UserUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.roles.is_none()
+            && self.status.is_none()
+            && self.password_hash.is_none()
+            && self.email.is_none()
+    }
+
+    /// Whether applying it to `user` would leave them no longer an active
+    /// admin.
+    pub fn removes_admin(&self, user: &User) -> bool {
+        user.is_active_admin()
+            && (self.status == Some(UserStatus::Disabled)
+                || self
+                    .roles
+                    .as_ref()
+                    .is_some_and(|roles| !roles.iter().any(|r| r == ROLE_ADMIN)))
+    }
+}
+
+/// Filters of the users list.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub status: Option<UserStatus>,
+    /// Users holding this role.
+    pub role: Option<String>,
+    /// Users whose username or e-mail address starts with this
+    /// (case-insensitive).
+    pub prefix: Option<String>,
 }

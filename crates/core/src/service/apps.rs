@@ -7,9 +7,9 @@ use std::collections::BTreeSet;
 
 use uuid::Uuid;
 
-use super::{Invalidation, Keyward, Principal};
+use super::{Actor, Invalidation, Keyward, Principal};
 use crate::error::{Error, Result};
-use crate::model::{GrantType, NewOAuthApp, OAuthApp, OAuthAppUpdate};
+use crate::model::{GrantType, NewOAuthApp, OAuthApp, OAuthAppUpdate, Page, PageKey, PageRequest};
 use crate::random;
 use crate::scope::ScopeSet;
 use crate::secret::{PlainSecret, SecretKind};
@@ -117,7 +117,8 @@ impl Keyward {
         Ok(app)
     }
 
-    pub async fn create_app(&self, caller: &Principal, input: CreateApp) -> Result<IssuedApp> {
+    pub async fn create_app(&self, actor: &Actor, input: CreateApp) -> Result<IssuedApp> {
+        let caller = actor.principal()?;
         caller.require_manage()?;
         let client_name =
             validate::required_text("clientName", &input.client_name, MAX_CLIENT_NAME_LEN)?;
@@ -165,21 +166,44 @@ impl Keyward {
         }
     }
 
-    pub async fn list_apps(&self, caller: &Principal) -> Result<Vec<OAuthApp>> {
+    /// A page of the caller's apps, oldest first.
+    pub async fn list_apps(&self, actor: &Actor, page: PageRequest) -> Result<Page<OAuthApp>> {
+        let caller = actor.principal()?;
         caller.require_manage()?;
-        Ok(self.inner.store.list_apps(caller.user.id).await?)
+        self.app_page(Some(caller.user.id), page).await
     }
 
-    pub async fn get_app(&self, caller: &Principal, client_id: Uuid) -> Result<OAuthApp> {
+    /// A page of every user's apps (or one user's), for an administrator.
+    pub async fn list_all_apps(
+        &self,
+        actor: &Actor,
+        user_id: Option<Uuid>,
+        page: PageRequest,
+    ) -> Result<Page<OAuthApp>> {
+        self.require_admin(actor)?;
+        self.app_page(user_id, page).await
+    }
+
+    async fn app_page(&self, owner: Option<Uuid>, page: PageRequest) -> Result<Page<OAuthApp>> {
+        let rows = self.inner.store.list_apps(owner, &page.probe()).await?;
+        Ok(Page::of(rows, &page, |a| PageKey {
+            created_at: a.created_at,
+            id: a.client_id,
+        }))
+    }
+
+    pub async fn get_app(&self, actor: &Actor, client_id: Uuid) -> Result<OAuthApp> {
+        let caller = actor.principal()?;
         self.owned_app(caller, client_id).await
     }
 
     pub async fn update_app(
         &self,
-        caller: &Principal,
+        actor: &Actor,
         client_id: Uuid,
         input: UpdateApp,
     ) -> Result<OAuthApp> {
+        let caller = actor.principal()?;
         let app = self.covered_app(caller, client_id).await?;
         let update = OAuthAppUpdate {
             client_name: input
@@ -232,11 +256,8 @@ impl Keyward {
     }
 
     /// A new client secret; the old one fails at once (no grace).
-    pub async fn rotate_app_secret(
-        &self,
-        caller: &Principal,
-        client_id: Uuid,
-    ) -> Result<IssuedApp> {
+    pub async fn rotate_app_secret(&self, actor: &Actor, client_id: Uuid) -> Result<IssuedApp> {
+        let caller = actor.principal()?;
         self.covered_app(caller, client_id).await?;
         let (secret, digest) = self.new_client_secret();
         let app = self
@@ -251,7 +272,8 @@ impl Keyward {
     }
 
     /// Deletes the app; every token issued to it stops working at once.
-    pub async fn delete_app(&self, caller: &Principal, client_id: Uuid) -> Result<()> {
+    pub async fn delete_app(&self, actor: &Actor, client_id: Uuid) -> Result<()> {
+        let caller = actor.principal()?;
         self.owned_app(caller, client_id).await?;
         if !self.inner.store.delete_app(client_id).await? {
             return Err(Error::NotFound("app not found".into()));

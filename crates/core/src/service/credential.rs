@@ -180,6 +180,7 @@ mod tests {
                 username: "u".into(),
                 roles: vec![],
                 status: UserStatus::Active,
+                email: None,
                 created_at: now,
                 updated_at: now,
             }),

@@ -1,6 +1,7 @@
 //! The use cases. [`Keyward`] holds the ports and the policy; each submodule
 //! adds the methods for one resource.
 
+mod actor;
 mod apps;
 mod auth;
 mod cache;
@@ -16,15 +17,18 @@ mod verify;
 
 use std::sync::Arc;
 
+pub use actor::Actor;
 pub use apps::{CreateApp, IssuedApp, UpdateApp};
 pub use cache::{CacheSettings, CredentialCache, Invalidation, InvalidationBus, LocalOnly};
 pub use credential::{CredentialRef, OAuthGrant, Principal, Rejection, Verified};
 pub use sessions::LoginOutcome;
 pub use throttle::FailureThrottle;
 pub use tokens::{
-    CreateToken, IssuedToken, PreviousView, RenewToken, RenewalInput, TokenView, UpdateToken,
+    CreateToken, IssuedToken, PreviousView, RenewToken, RenewalInput, TokenQuery, TokenView,
+    UpdateToken,
 };
 pub use usage::UsageRecorder;
+pub use users::{CreateUser, UpdateUser};
 pub use verify::{Verdict, VerifyReason, VerifyRequest};
 
 use crate::clock::Clock;

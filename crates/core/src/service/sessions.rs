@@ -4,7 +4,7 @@
 
 use time::OffsetDateTime;
 
-use super::{Invalidation, Keyward, Principal, throttle};
+use super::{Actor, Invalidation, Keyward, throttle};
 use crate::error::{Error, Result};
 use crate::model::{NewSession, User, UserStatus};
 use crate::password::Password;
@@ -35,13 +35,14 @@ pub(crate) fn throttled(message: &str, wait: time::Duration) -> Error {
 }
 
 impl Keyward {
+    /// Signs `username` in from where `actor` is: a new session.
     pub async fn login(
         &self,
+        actor: &Actor,
         username: &str,
         password: String,
-        ip: Option<std::net::IpAddr>,
     ) -> Result<LoginOutcome> {
-        let user = self.check_password(username, password, ip).await?;
+        let user = self.check_password(username, password, actor.ip).await?;
         let now = self.inner.clock.now();
         let secret = PlainSecret::generate(SecretKind::Session, self.inner.random.as_ref());
         let session = NewSession {
@@ -119,7 +120,8 @@ impl Keyward {
 
     /// Ends the session the caller authenticated with. Other credentials
     /// cannot log out.
-    pub async fn logout(&self, caller: &Principal) -> Result<()> {
+    pub async fn logout(&self, actor: &Actor) -> Result<()> {
+        let caller = actor.principal()?;
         if caller.credential.kind != SecretKind::Session {
             return Err(Error::FailedPrecondition(
                 "only a login session can be logged out; delete or deactivate a token instead"

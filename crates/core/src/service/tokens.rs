@@ -9,11 +9,11 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{Invalidation, Keyward, Principal};
+use super::{Actor, Invalidation, Keyward, Principal};
 use crate::error::{Error, Result};
 use crate::model::{
-    AgeStatus, ApiToken, NewApiToken, NewTokenSecret, RenewalPolicy, TokenFilter, TokenStatus,
-    TokenUpdate, User, token::grace_end,
+    AgeStatus, ApiToken, NewApiToken, NewTokenSecret, Page, PageKey, PageRequest, RenewalPolicy,
+    TokenFilter, TokenStatus, TokenUpdate, User, token::grace_end,
 };
 use crate::random;
 use crate::scope::ScopeSet;
@@ -25,6 +25,22 @@ pub const MAX_NAME_LEN: usize = 100;
 pub const MAX_DESCRIPTION_LEN: usize = 1000;
 /// Longest auto-renewal interval, in days.
 pub const MAX_RENEWAL_DAYS: i64 = 3650;
+
+/// The longest day count a list filter takes.
+pub const MAX_FILTER_DAYS: i64 = 36_500;
+
+/// Filters and page of a token list.
+#[derive(Debug, Clone, Default)]
+pub struct TokenQuery {
+    pub status: Option<TokenStatus>,
+    /// Only tokens never used, or last used more than this many days ago.
+    pub unused_for_days: Option<i64>,
+    /// Only unexpired tokens that expire within this many days.
+    pub expiring_within_days: Option<i64>,
+    /// Only tokens that never expire.
+    pub never_expires: bool,
+    pub page: PageRequest,
+}
 
 /// An auto-renewal policy as requested.
 #[derive(Debug, Clone)]
@@ -191,10 +207,11 @@ impl Keyward {
     /// scopes must be within the caller's own effective scopes.
     pub async fn create_token(
         &self,
-        caller: &Principal,
+        actor: &Actor,
         user_id: Option<Uuid>,
         input: CreateToken,
     ) -> Result<IssuedToken> {
+        let caller = actor.principal()?;
         let owner = self.token_owner(caller, user_id).await?;
         self.issue_token(&owner, Some(caller), input).await
     }
@@ -273,39 +290,81 @@ impl Keyward {
         }
     }
 
+    /// A page of the caller's tokens (or, for an admin naming `user_id`,
+    /// that user's), oldest first.
     pub async fn list_tokens(
         &self,
-        caller: &Principal,
+        actor: &Actor,
         user_id: Option<Uuid>,
-        status: Option<TokenStatus>,
-        unused_for_days: Option<i64>,
-    ) -> Result<Vec<TokenView>> {
+        query: TokenQuery,
+    ) -> Result<Page<TokenView>> {
+        let caller = actor.principal()?;
         let owner = self.token_owner(caller, user_id).await?.id;
+        self.token_page(Some(owner), query).await
+    }
+
+    /// A page of every user's tokens (or one user's, `user_id`), for an
+    /// administrator: those an operator must look at are found by
+    /// `expiring_within_days` and `never_expires`.
+    pub async fn list_all_tokens(
+        &self,
+        actor: &Actor,
+        user_id: Option<Uuid>,
+        query: TokenQuery,
+    ) -> Result<Page<TokenView>> {
+        self.require_admin(actor)?;
+        self.token_page(user_id, query).await
+    }
+
+    async fn token_page(&self, owner: Option<Uuid>, query: TokenQuery) -> Result<Page<TokenView>> {
         let now = self.inner.clock.now();
-        let filter = TokenFilter {
-            status,
-            unused_since: unused_for_days.map(|d| now - Duration::days(d)),
+        let days = |field: &str, d: Option<i64>| -> Result<Option<Duration>> {
+            match d {
+                None => Ok(None),
+                Some(d) if (0..=MAX_FILTER_DAYS).contains(&d) => Ok(Some(Duration::days(d))),
+                Some(_) => Err(Error::invalid(
+                    field,
+                    format!("must be a whole number of days (0-{MAX_FILTER_DAYS})"),
+                )),
+            }
         };
-        let tokens = self.inner.store.list_tokens(owner, &filter, now).await?;
-        Ok(tokens.into_iter().map(|t| self.view_token(t)).collect())
+        let filter = TokenFilter {
+            owner,
+            status: query.status,
+            unused_since: days("unusedForDays", query.unused_for_days)?.map(|d| now - d),
+            expiring_by: days("expiringWithinDays", query.expiring_within_days)?.map(|d| now + d),
+            never_expires: query.never_expires,
+        };
+        let rows = self
+            .inner
+            .store
+            .list_tokens(&filter, &query.page.probe(), now)
+            .await?;
+        Ok(Page::of(rows, &query.page, |t| PageKey {
+            created_at: t.created_at,
+            id: t.id,
+        })
+        .map(|t| self.view_token(t)))
     }
 
     pub async fn get_token(
         &self,
-        caller: &Principal,
+        actor: &Actor,
         user_id: Option<Uuid>,
         id: Uuid,
     ) -> Result<TokenView> {
+        let caller = actor.principal()?;
         Ok(self.view_token(self.owned_token(caller, user_id, id).await?.0))
     }
 
     pub async fn update_token(
         &self,
-        caller: &Principal,
+        actor: &Actor,
         user_id: Option<Uuid>,
         id: Uuid,
         input: UpdateToken,
     ) -> Result<(TokenView, Option<PlainSecret>)> {
+        let caller = actor.principal()?;
         // A new renewal policy decides where the token's renewed secrets
         // go: only a credential as strong as the token may set one.
         let (token, _) = if matches!(input.renewal, Some(Some(_))) {
@@ -379,11 +438,12 @@ impl Keyward {
     /// period (default 7 days, 0 to 30); an older previous secret dies now.
     pub async fn rotate_token(
         &self,
-        caller: &Principal,
+        actor: &Actor,
         user_id: Option<Uuid>,
         id: Uuid,
         grace_seconds: Option<i64>,
     ) -> Result<IssuedToken> {
+        let caller = actor.principal()?;
         let grace = match grace_seconds {
             None => self.inner.settings.default_grace,
             Some(s) if s < 0 || Duration::seconds(s) > self.inner.settings.max_grace => {
@@ -418,10 +478,11 @@ impl Keyward {
 
     pub async fn revoke_previous(
         &self,
-        caller: &Principal,
+        actor: &Actor,
         user_id: Option<Uuid>,
         id: Uuid,
     ) -> Result<TokenView> {
+        let caller = actor.principal()?;
         self.owned_token(caller, user_id, id).await?;
         let now = self.inner.clock.now();
         let token = self
@@ -442,11 +503,12 @@ impl Keyward {
     /// grace period on.
     pub async fn renew_token(
         &self,
-        caller: &Principal,
+        actor: &Actor,
         user_id: Option<Uuid>,
         id: Uuid,
         input: RenewToken,
     ) -> Result<IssuedToken> {
+        let caller = actor.principal()?;
         let (current, _) = self.covered_token(caller, user_id, id).await?;
         let now = self.inner.clock.now();
         self.require_usable(&current, now)?;
@@ -518,10 +580,11 @@ impl Keyward {
     /// Deactivates a token for good; it stays listed for audit.
     pub async fn deactivate_token(
         &self,
-        caller: &Principal,
+        actor: &Actor,
         user_id: Option<Uuid>,
         id: Uuid,
     ) -> Result<TokenView> {
+        let caller = actor.principal()?;
         self.owned_token(caller, user_id, id).await?;
         let token = self
             .inner
@@ -533,12 +596,8 @@ impl Keyward {
         Ok(self.view_token(token))
     }
 
-    pub async fn delete_token(
-        &self,
-        caller: &Principal,
-        user_id: Option<Uuid>,
-        id: Uuid,
-    ) -> Result<()> {
+    pub async fn delete_token(&self, actor: &Actor, user_id: Option<Uuid>, id: Uuid) -> Result<()> {
+        let caller = actor.principal()?;
         self.owned_token(caller, user_id, id).await?;
         if self.inner.store.delete_token(id).await? {
             self.invalidate(Invalidation::Credential(id)).await;

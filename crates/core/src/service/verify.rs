@@ -14,8 +14,9 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::Actor;
 use super::Keyward;
-use super::credential::{Principal, Rejection};
+use super::credential::Rejection;
 use crate::error::{Error, Result};
 use crate::scope::{self, ScopeSet};
 use crate::secret::{PlainSecret, SecretKind};
@@ -119,18 +120,14 @@ impl Verdict {
 }
 
 impl Keyward {
-    /// Verifies `request.token` for `caller`, who needs `tokens.verify`. `ip`
-    /// is the address that presented the secret to Keyward, recorded as the
-    /// credential's last use.
-    pub async fn verify(
-        &self,
-        caller: &Principal,
-        request: VerifyRequest<'_>,
-        ip: Option<std::net::IpAddr>,
-    ) -> Result<Verdict> {
+    /// Verifies `request.token` for `actor`, who needs `tokens.verify`. The
+    /// actor's address is the one that presented the secret to Keyward,
+    /// recorded as the credential's last use.
+    pub async fn verify(&self, actor: &Actor, request: VerifyRequest<'_>) -> Result<Verdict> {
+        let caller = actor.principal()?;
         caller.require(scope::TOKENS_VERIFY)?;
         self.check_verify_request(&request)?;
-        let verified = match self.check_secret(request.token, ip).await? {
+        let verified = match self.check_secret(request.token, actor.ip).await? {
             Ok(verified) => verified,
             Err(rejection) => {
                 // Only a refused secret needs parsing again, for its kind.

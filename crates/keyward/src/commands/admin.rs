@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use keyward_core::clock::SystemClock;
-use keyward_core::service::CreateToken;
+use keyward_core::model::{PageRequest, UserFilter, UserStatus};
+use keyward_core::service::{Actor, CreateToken, CreateUser, Keyward, UpdateUser};
+use keyward_web::api::admin::AdminUserBody;
 use keyward_web::api::tokens::TokenBody;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -16,19 +18,58 @@ use crate::config::Config;
 
 pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<()> {
     let (keyward, _) = crate::startup::services(&config, Arc::new(SystemClock)).await?;
+    // The command line is trusted with everything: it holds the database.
+    let system = Actor::system();
     match command {
         AdminCommand::CreateUser {
-            username, roles, ..
+            username,
+            roles,
+            email,
+            ..
         } => {
             let password = read_password()?;
-            let user = keyward.create_user(&username, password, &roles).await?;
-            let out = serde_json::json!({
-                "id": user.id,
-                "username": user.username,
-                "roles": user.roles,
-                "status": user.status.as_str(),
-            });
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            let input = CreateUser {
+                username,
+                password,
+                roles,
+                email,
+            };
+            let user = keyward.create_user(&system, input).await?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&AdminUserBody::from(user))?
+            );
+        }
+        AdminCommand::ListUsers => {
+            let mut page = PageRequest::default();
+            loop {
+                let users = keyward
+                    .list_users(&system, &UserFilter::default(), page)
+                    .await?;
+                for user in users.items {
+                    println!("{}", serde_json::to_string(&AdminUserBody::from(user))?);
+                }
+                match users.next {
+                    Some(next) => page.after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        AdminCommand::SetPassword { username, .. } => {
+            let password = read_password()?;
+            let user = keyward.find_user_by_username(&username).await?;
+            let input = UpdateUser {
+                password: Some(password),
+                ..UpdateUser::default()
+            };
+            keyward.update_user(&system, user.id, input).await?;
+            eprintln!("password of {} set; their sessions ended", user.username);
+        }
+        AdminCommand::DisableUser { username } => {
+            set_status(&keyward, &system, &username, UserStatus::Disabled).await?;
+        }
+        AdminCommand::EnableUser { username } => {
+            set_status(&keyward, &system, &username, UserStatus::Active).await?;
         }
         AdminCommand::CreateToken {
             username,
@@ -58,6 +99,22 @@ pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+async fn set_status(
+    keyward: &Keyward,
+    system: &Actor,
+    username: &str,
+    status: UserStatus,
+) -> anyhow::Result<()> {
+    let user = keyward.find_user_by_username(username).await?;
+    let input = UpdateUser {
+        status: Some(status),
+        ..UpdateUser::default()
+    };
+    let user = keyward.update_user(system, user.id, input).await?;
+    eprintln!("{} is {}", user.username, user.status.as_str());
     Ok(())
 }
 

@@ -316,3 +316,76 @@ fn the_example_configuration_is_valid_and_complete() {
         );
     }
 }
+
+/// The operator's user commands: list, set a password (ending the user's
+/// sessions), disable and enable, and the last admin kept.
+#[tokio::test]
+async fn operators_manage_users_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::pg::fresh_database_if_requested().await;
+    let cli = |args: &[&str], stdin: Option<&str>| {
+        let mut command = keyward(dir.path(), db.as_ref());
+        command.args(args);
+        run(command, stdin)
+    };
+    for (name, role) in [("root@example.com", "admin"), ("ann@example.com", "member")] {
+        let (ok, _, err) = cli(
+            &[
+                "admin",
+                "create-user",
+                name,
+                "--role",
+                role,
+                "--password-stdin",
+            ],
+            Some("first long passphrase\n"),
+        );
+        assert!(ok, "{err}");
+    }
+    let (ok, out, err) = cli(&["admin", "list-users"], None);
+    assert!(ok, "{err}");
+    let users: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(users.len(), 2);
+    assert_eq!(users[1]["username"], "ann@example.com");
+    assert!(!out.contains("argon2"), "no hash is printed");
+
+    let (ok, _, err) = cli(
+        &[
+            "admin",
+            "set-password",
+            "ann@example.com",
+            "--password-stdin",
+        ],
+        Some("password1234\n"),
+    );
+    assert!(
+        !ok && err.contains("password"),
+        "a weak password is refused: {err}"
+    );
+    let (ok, _, err) = cli(
+        &[
+            "admin",
+            "set-password",
+            "ann@example.com",
+            "--password-stdin",
+        ],
+        Some("second long passphrase\n"),
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = cli(&["admin", "disable-user", "ann@example.com"], None);
+    assert!(ok && err.contains("disabled"), "{err}");
+    let (ok, out, _) = cli(&["admin", "list-users"], None);
+    assert!(ok && out.contains("\"disabled\""), "{out}");
+    let (ok, _, err) = cli(&["admin", "enable-user", "ann@example.com"], None);
+    assert!(ok && err.contains("active"), "{err}");
+    let (ok, _, err) = cli(&["admin", "disable-user", "root@example.com"], None);
+    assert!(!ok && err.contains("last active admin"), "{err}");
+    let (ok, _, err) = cli(&["admin", "disable-user", "nobody@example.com"], None);
+    assert!(!ok && err.contains("no user named"), "{err}");
+    if let Some(db) = db {
+        db.drop_database().await.unwrap();
+    }
+}

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use keyward::config::Config;
 use keyward::startup::Application;
 use keyward_core::clock::ManualClock;
-use keyward_core::service::Keyward;
+use keyward_core::model::UserStatus;
+use keyward_core::service::{Actor, CreateUser, Keyward, UpdateUser};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -112,6 +113,12 @@ impl TestApp {
         self.clock.advance(by);
     }
 
+    /// The test clock's now, moved by `by`.
+    pub fn clock_in(&self, by: time::Duration) -> time::OffsetDateTime {
+        use keyward_core::clock::Clock;
+        self.clock.now() + by
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -127,11 +134,44 @@ impl TestApp {
 
     /// Creates a user directly through the services.
     pub async fn user(&self, username: &str, roles: &[&str]) -> keyward_core::model::User {
-        let roles: Vec<String> = roles.iter().map(|r| (*r).to_owned()).collect();
+        let input = CreateUser {
+            username: username.to_owned(),
+            password: PASSWORD.into(),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+            email: None,
+        };
         self.keyward
-            .create_user(username, PASSWORD.into(), &roles)
+            .create_user(&Actor::system(), input)
             .await
             .expect("user created")
+    }
+
+    /// Changes a user's roles through the services, as an operator would.
+    pub async fn set_roles(&self, id: uuid::Uuid, roles: &[&str]) -> keyward_core::model::User {
+        let input = UpdateUser {
+            roles: Some(roles.iter().map(|r| (*r).to_owned()).collect()),
+            ..UpdateUser::default()
+        };
+        self.keyward
+            .update_user(&Actor::system(), id, input)
+            .await
+            .expect("roles changed")
+    }
+
+    /// Disables (or enables) a user through the services.
+    pub async fn set_status(
+        &self,
+        id: uuid::Uuid,
+        status: UserStatus,
+    ) -> keyward_core::model::User {
+        let input = UpdateUser {
+            status: Some(status),
+            ..UpdateUser::default()
+        };
+        self.keyward
+            .update_user(&Actor::system(), id, input)
+            .await
+            .expect("status changed")
     }
 
     /// Logs in over HTTP; returns the session secret.

@@ -158,10 +158,7 @@ async fn every_revocation_on_one_instance_is_refused_by_the_other_within_a_secon
 
     // A role change narrows what B answers.
     warm(&b, &manager).await;
-    a.keyward
-        .update_user(user.id, Some(&[]), None, None)
-        .await
-        .unwrap();
+    a.set_roles(user.id, &[]).await;
     let start = Instant::now();
     loop {
         let (_, me) = send(b.bearer(Method::GET, "/api/v1/me", &manager)).await;
@@ -176,15 +173,8 @@ async fn every_revocation_on_one_instance_is_refused_by_the_other_within_a_secon
     }
     timings.push(("role change", start.elapsed()));
 
-    a.keyward
-        .update_user(
-            user.id,
-            None,
-            Some(keyward_core::model::UserStatus::Disabled),
-            None,
-        )
-        .await
-        .unwrap();
+    a.set_status(user.id, keyward_core::model::UserStatus::Disabled)
+        .await;
     timings.push(("user disabled", time_until_refused(&b, &manager).await));
 
     for (kind, took) in &timings {

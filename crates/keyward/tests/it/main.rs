@@ -2,6 +2,7 @@
 //! for the crate. Each test starts its own server on a free port with a fresh
 //! database; set `KW_TEST_STORE=postgres` to run them all on PostgreSQL.
 
+mod admin;
 mod apps;
 mod auth;
 mod browser;

@@ -29,7 +29,11 @@ async fn scraper(app: &TestApp) -> String {
     app.user(&name, &["admin"]).await;
     let outcome = app
         .keyward
-        .login(&name, PASSWORD.into(), None)
+        .login(
+            &keyward_core::service::Actor::system(),
+            &name,
+            PASSWORD.into(),
+        )
         .await
         .expect("the scraper signs in");
     outcome.secret.expose().to_owned()

@@ -162,10 +162,7 @@ async fn k4_the_scope_reported_is_the_scope_actually_granted() {
     let session = app.login("k4owner").await;
     let client = standard_app(&app, &session).await;
     let consented = grant(&app, &session, &client).await;
-    app.keyward
-        .update_user(owner.id, Some(&["reader".to_owned()]), None, None)
-        .await
-        .expect("roles changed");
+    app.set_roles(owner.id, &["reader"]).await;
 
     let body = client_credentials(&app, &client).await;
     let seen = introspect(&app, &client, str_of(&body, "access_token")).await;

@@ -211,15 +211,8 @@ async fn a_disabled_user_cannot_log_in_and_their_sessions_fail() {
     let app = TestApp::spawn().await;
     let user = app.user("gina", &["member"]).await;
     let session = app.login("gina").await;
-    app.keyward
-        .update_user(
-            user.id,
-            None,
-            Some(keyward_core::model::UserStatus::Disabled),
-            None,
-        )
-        .await
-        .unwrap();
+    app.set_status(user.id, keyward_core::model::UserStatus::Disabled)
+        .await;
     assert_eq!(app.me_status(&session).await, StatusCode::UNAUTHORIZED);
     let (status, _) = send(
         app.request(Method::POST, "/api/v1/login")

@@ -299,10 +299,7 @@ async fn effective_scopes_follow_the_owners_roles_at_use_time() {
         json!(["credentials.manage", "iguide.list", "iguide.rw"])
     );
 
-    app.keyward
-        .update_user(user.id, Some(&["viewer".to_owned()]), None, None)
-        .await
-        .unwrap();
+    app.set_roles(user.id, &["viewer"]).await;
     let (_, me) = send(app.bearer(Method::GET, "/api/v1/me", secret)).await;
     assert_eq!(scopes(&me), json!(["credentials.manage", "iguide.list"]));
     // The stored token still lists what it was given.
@@ -317,15 +314,8 @@ async fn effective_scopes_follow_the_owners_roles_at_use_time() {
         json!(["credentials.manage", "iguide.list", "iguide.rw"])
     );
 
-    app.keyward
-        .update_user(
-            user.id,
-            None,
-            Some(keyward_core::model::UserStatus::Disabled),
-            None,
-        )
-        .await
-        .unwrap();
+    app.set_status(user.id, keyward_core::model::UserStatus::Disabled)
+        .await;
     assert_eq!(app.me_status(secret).await, StatusCode::UNAUTHORIZED);
     app.stop().await;
 }

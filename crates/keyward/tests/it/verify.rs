@@ -253,14 +253,12 @@ async fn a_disabled_owner_fails_every_credential() {
     let (_, before) = verify(&app, &caller, json!({"token": manager})).await;
     assert_eq!(before["valid"], true);
     let user = app.keyward.find_user_by_username("dora").await.unwrap();
-    app.keyward
-        .update_user(user.id, None, Some(UserStatus::Disabled), None)
-        .await
-        .unwrap();
+    app.set_status(user.id, UserStatus::Disabled).await;
     let (_, body) = verify(&app, &caller, json!({"token": manager})).await;
     assert_invalid(&body, "owner_disabled", json!("api_token"));
+    // Disabling a user ends their sessions outright.
     let (_, body) = verify(&app, &caller, json!({"token": session})).await;
-    assert_invalid(&body, "owner_disabled", json!("session"));
+    assert_invalid(&body, "not_found", json!("session"));
     app.stop().await;
 }
 

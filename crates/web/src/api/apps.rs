@@ -3,17 +3,18 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
 use keyward_core::model::OAuthApp;
 use keyward_core::service::{CreateApp, IssuedApp, UpdateApp};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::paging::{Paged, page_request};
 use super::timefmt::{self, rfc3339};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, Caller, IdPath};
+use crate::extract::{ApiJson, ApiQuery, Caller, IdPath};
 use crate::state::AppState;
 
 const TAG: &str = "apps";
@@ -122,16 +123,51 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(issued.into())))
 }
 
-/// List the caller's OAuth apps (never their secrets).
+/// `?limit=&cursor=` of an app list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct AppListQuery {
+    /// At `/admin/apps`: only this user's apps.
+    pub user_id: Option<Uuid>,
+    /// Page size, 1–100 (default 100).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// Where the page starts: from the `Link` header of the previous one.
+    pub cursor: Option<String>,
+}
+
+/// `?limit=&cursor=`: a page of one's own apps.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1–100 (default 100).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// Where the page starts: from the `Link` header of the previous one.
+    pub cursor: Option<String>,
+}
+
+/// List the caller's OAuth apps (never their secrets), oldest first, a
+/// page at a time.
 #[utoipa::path(get, path = "/api/v1/integrations/apps", tag = TAG,
-    responses((status = 200, body = [AppBody]), (status = 401, body = ErrorBody)),
+    params(PageQuery),
+    responses(
+        (status = 200, body = [AppBody],
+            headers(("link" = String, description = "`<…>; rel=\"next\"` while more pages follow"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
-) -> ApiResult<Json<Vec<AppBody>>> {
-    let apps = state.keyward.list_apps(&caller).await?;
-    Ok(Json(apps.into_iter().map(Into::into).collect()))
+    uri: Uri,
+    ApiQuery(params): ApiQuery<PageQuery>,
+) -> ApiResult<Paged<AppBody>> {
+    let page = page_request(params.limit, params.cursor.as_deref())?;
+    let apps = state.keyward.list_apps(&caller, page).await?;
+    Ok(Paged::new(&state, &uri, apps, Into::into))
 }
 
 /// Get one OAuth app (never its secret).

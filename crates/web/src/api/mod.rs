@@ -1,7 +1,9 @@
 //! The JSON API under `/api/v1`, plus health endpoints. One file per resource.
 
+pub mod admin;
 pub mod apps;
 pub mod health;
+pub mod paging;
 pub mod session;
 pub mod timefmt;
 pub mod tokens;

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use keyward_core::model::User;
+use keyward_core::service::Actor;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
@@ -11,7 +12,7 @@ use uuid::Uuid;
 
 use super::timefmt::rfc3339;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{ApiJson, Caller, ClientIp};
+use crate::extract::{ApiJson, Caller, RequestActor};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -80,21 +81,21 @@ pub struct MeResponse {
         (status = 429, description = "Too many failed logins", body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    RequestActor(actor): RequestActor,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
-    login_with(&state, ip, body).await.map(Json)
+    login_with(&state, &actor, body).await.map(Json)
 }
 
 /// Signs in with a login body: the one path of every login endpoint.
 pub async fn login_with(
     state: &AppState,
-    ip: Option<std::net::IpAddr>,
+    actor: &Actor,
     body: LoginRequest,
 ) -> ApiResult<LoginResponse> {
     let outcome = state
         .keyward
-        .login(&body.username, body.password, ip)
+        .login(actor, &body.username, body.password)
         .await?;
     Ok(LoginResponse {
         token: outcome.secret.expose().to_owned(),
@@ -122,7 +123,8 @@ pub async fn logout(
 #[utoipa::path(get, path = "/api/v1/me", tag = "session",
     responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
-pub async fn me(Caller(caller): Caller) -> Json<MeResponse> {
+pub async fn me(caller: Caller) -> Json<MeResponse> {
+    let caller = caller.principal().clone();
     Json(MeResponse {
         credential: CredentialBody {
             kind: caller.credential.kind.as_str(),
@@ -131,4 +133,36 @@ pub async fn me(Caller(caller): Caller) -> Json<MeResponse> {
         scopes: caller.scopes.iter().cloned().collect(),
         user: std::sync::Arc::unwrap_or_clone(caller.user).into(),
     })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    /// The password now.
+    pub current: String,
+    /// 12–1024 characters, not a commonly used password.
+    pub new: String,
+}
+
+/// Change one's own password, from a login session; one's other sessions
+/// end.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "session",
+    request_body = ChangePasswordRequest,
+    responses(
+        (status = 200, body = super::Ok),
+        (status = 400, description = "A bad new password, or `current` is wrong", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Not a login session", body = ErrorBody),
+        (status = 429, description = "Too many wrong passwords", body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    ApiJson(body): ApiJson<ChangePasswordRequest>,
+) -> ApiResult<Json<super::Ok>> {
+    state
+        .keyward
+        .change_own_password(&caller, body.current, body.new)
+        .await?;
+    Ok(Json(super::Ok::yes()))
 }

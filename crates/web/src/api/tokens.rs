@@ -1,23 +1,22 @@
 //! Personal API tokens: `/api/v1/integrations/tokens` (iGUIDE, plenigo,
 //! Circularo, Apinizer). Handlers parse, call the service, and map the result.
 
-use std::collections::HashMap;
-
 use axum::Json;
-use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
 use keyward_core::model::{RenewalPolicy, TokenStatus};
 use keyward_core::service::{
-    CreateToken, IssuedToken, RenewToken, RenewalInput, TokenView, UpdateToken,
+    CreateToken, IssuedToken, RenewToken, RenewalInput, TokenQuery, TokenView, UpdateToken,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::paging::{Paged, page_request};
 use super::timefmt::{self, rfc3339};
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, Caller, ForUser, IdPath, OptionalJson};
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{ApiJson, ApiQuery, Caller, IdPath, OptionalJson};
 use crate::state::AppState;
 
 const TAG: &str = "tokens";
@@ -211,29 +210,73 @@ impl From<IssuedToken> for TokenBody {
 }
 
 /// `?userId=`: act on another user's tokens (needs `admin.users`).
-#[derive(Debug, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code, non_snake_case)]
-pub struct UserParam {
+pub struct UserQuery {
     /// Another user's id (admin.users only).
-    userId: Option<Uuid>,
+    pub user_id: Option<Uuid>,
 }
 
-#[derive(Debug, IntoParams)]
+/// A token status, as a filter.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusParam {
+    Active,
+    Deactivated,
+    Expired,
+}
+
+impl From<StatusParam> for TokenStatus {
+    fn from(s: StatusParam) -> Self {
+        match s {
+            StatusParam::Active => TokenStatus::Active,
+            StatusParam::Deactivated => TokenStatus::Deactivated,
+            StatusParam::Expired => TokenStatus::Expired,
+        }
+    }
+}
+
+/// Filters and page of a token list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code, non_snake_case)]
-pub struct ListParams {
-    /// `active`, `deactivated` or `expired`.
-    status: Option<String>,
+pub struct TokenListQuery {
+    pub status: Option<StatusParam>,
     /// Only tokens never used, or last used more than this many days ago.
-    unusedForDays: Option<u32>,
-    /// Another user's id (admin.users only).
-    userId: Option<Uuid>,
+    #[param(minimum = 0, maximum = 36500)]
+    pub unused_for_days: Option<i64>,
+    /// Only unexpired tokens that expire within this many days.
+    #[param(minimum = 0, maximum = 36500)]
+    pub expiring_within_days: Option<i64>,
+    /// Only tokens that never expire.
+    #[serde(default)]
+    pub never_expires: bool,
+    /// Another user's id: at `/integrations/tokens`, act on their tokens
+    /// (admin.users only); at `/admin/tokens`, list only theirs.
+    pub user_id: Option<Uuid>,
+    /// Page size, 1–100 (default 100).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// Where the page starts: from the `Link` header of the previous one.
+    pub cursor: Option<String>,
+}
+
+impl TokenListQuery {
+    pub fn query(&self) -> ApiResult<TokenQuery> {
+        Ok(TokenQuery {
+            status: self.status.map(Into::into),
+            unused_for_days: self.unused_for_days,
+            expiring_within_days: self.expiring_within_days,
+            never_expires: self.never_expires,
+            page: page_request(self.limit, self.cursor.as_deref())?,
+        })
+    }
 }
 
 /// Create an API token. The secret is in `token`, shown only here.
 #[utoipa::path(post, path = "/api/v1/integrations/tokens", tag = TAG,
-    params(UserParam), request_body = CreateTokenRequest,
+    params(UserQuery), request_body = CreateTokenRequest,
     responses(
         (status = 201, body = TokenBody),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -243,7 +286,7 @@ pub struct ListParams {
 pub async fn create(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    ForUser(user_id): ForUser,
+    ApiQuery(UserQuery { user_id }): ApiQuery<UserQuery>,
     ApiJson(body): ApiJson<CreateTokenRequest>,
 ) -> ApiResult<(StatusCode, Json<TokenBody>)> {
     let input = CreateToken {
@@ -258,50 +301,38 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(issued.into())))
 }
 
-/// List API tokens (never their secrets).
+/// List API tokens (never their secrets), oldest first, a page at a time.
 #[utoipa::path(get, path = "/api/v1/integrations/tokens", tag = TAG,
-    params(ListParams),
-    responses((status = 200, body = [TokenBody]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    params(TokenListQuery),
+    responses(
+        (status = 200, body = [TokenBody],
+            headers(("link" = String, description = "`<…>; rel=\"next\"` while more pages follow"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    ForUser(user_id): ForUser,
-    Query(params): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Vec<TokenBody>>> {
-    let status = params
-        .get("status")
-        .map(|s| {
-            TokenStatus::parse(s).ok_or_else(|| {
-                ApiError::invalid("status", "must be one of active, deactivated, expired")
-            })
-        })
-        .transpose()?;
-    let unused = params
-        .get("unusedForDays")
-        .map(|d| {
-            d.parse::<u16>().map(i64::from).map_err(|_| {
-                ApiError::invalid("unusedForDays", "must be a whole number of days (0-65535)")
-            })
-        })
-        .transpose()?;
-    let tokens = state
+    uri: Uri,
+    ApiQuery(params): ApiQuery<TokenListQuery>,
+) -> ApiResult<Paged<TokenBody>> {
+    let page = state
         .keyward
-        .list_tokens(&caller, user_id, status, unused)
+        .list_tokens(&caller, params.user_id, params.query()?)
         .await?;
-    Ok(Json(tokens.into_iter().map(Into::into).collect()))
+    Ok(Paged::new(&state, &uri, page, Into::into))
 }
 
 /// Get one API token (never its secret).
 #[utoipa::path(get, path = "/api/v1/integrations/tokens/{id}", tag = TAG,
-    params(("id" = Uuid, Path), UserParam),
+    params(("id" = Uuid, Path), UserQuery),
     responses((status = 200, body = TokenBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     Caller(caller): Caller,
     IdPath(id): IdPath,
-    ForUser(user_id): ForUser,
+    ApiQuery(UserQuery { user_id }): ApiQuery<UserQuery>,
 ) -> ApiResult<Json<TokenBody>> {
     let view = state.keyward.get_token(&caller, user_id, id).await?;
     Ok(Json(view.into()))
@@ -309,14 +340,14 @@ pub async fn get(
 
 /// Change the name, description, expiry (earlier only) or renewal policy.
 #[utoipa::path(patch, path = "/api/v1/integrations/tokens/{id}", tag = TAG,
-    params(("id" = Uuid, Path), UserParam), request_body = UpdateTokenRequest,
+    params(("id" = Uuid, Path), UserQuery), request_body = UpdateTokenRequest,
     responses((status = 200, body = TokenBody), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn update(
     State(state): State<AppState>,
     Caller(caller): Caller,
     IdPath(id): IdPath,
-    ForUser(user_id): ForUser,
+    ApiQuery(UserQuery { user_id }): ApiQuery<UserQuery>,
     ApiJson(body): ApiJson<UpdateTokenRequest>,
 ) -> ApiResult<Json<TokenBody>> {
     let input = UpdateToken {
@@ -338,7 +369,7 @@ pub async fn update(
 
 /// Give the token a new secret; the old one works until the grace period ends.
 #[utoipa::path(post, path = "/api/v1/integrations/tokens/{id}/rotate", tag = TAG,
-    params(("id" = Uuid, Path), UserParam), request_body(content = Option<RotateRequest>),
+    params(("id" = Uuid, Path), UserQuery), request_body(content = Option<RotateRequest>),
     responses((status = 200, body = TokenBody), (status = 400, body = ErrorBody),
         (status = 403, description = "The token holds rights the caller lacks", body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
@@ -347,7 +378,7 @@ pub async fn rotate(
     State(state): State<AppState>,
     Caller(caller): Caller,
     IdPath(id): IdPath,
-    ForUser(user_id): ForUser,
+    ApiQuery(UserQuery { user_id }): ApiQuery<UserQuery>,
     OptionalJson(body): OptionalJson<RotateRequest>,
 ) -> ApiResult<Json<TokenBody>> {
     let issued = state
@@ -359,14 +390,14 @@ pub async fn rotate(
 
 /// Make the previous secret fail now.
 #[utoipa::path(post, path = "/api/v1/integrations/tokens/{id}/revokePrevious", tag = TAG,
-    params(("id" = Uuid, Path), UserParam),
+    params(("id" = Uuid, Path), UserQuery),
     responses((status = 200, body = TokenBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn revoke_previous(
     State(state): State<AppState>,
     Caller(caller): Caller,
     IdPath(id): IdPath,
-    ForUser(user_id): ForUser,
+    ApiQuery(UserQuery { user_id }): ApiQuery<UserQuery>,
 ) -> ApiResult<Json<TokenBody>> {
     let view = state.keyward.revoke_previous(&caller, user_id, id).await?;
     Ok(Json(view.into()))
@@ -375,7 +406,7 @@ pub async fn revoke_previous(
 /// Issue a new token like this one and set this one to expire. A token is
 /// renewed once; renew its successor (`renewedTo`) after that.
 #[utoipa::path(post, path = "/api/v1/integrations/tokens/{id}/renew", tag = TAG,
-    params(("id" = Uuid, Path), UserParam), request_body = RenewRequest,
+    params(("id" = Uuid, Path), UserQuery), request_body = RenewRequest,
     responses((status = 201, body = TokenBody), (status = 400, body = ErrorBody),
         (status = 403, description = "The token holds rights the caller lacks", body = ErrorBody),
         (status = 404, body = ErrorBody),
@@ -385,7 +416,7 @@ pub async fn renew(
     State(state): State<AppState>,
     Caller(caller): Caller,
     IdPath(id): IdPath,
-    ForUser(user_id): ForUser,
+    ApiQuery(UserQuery { user_id }): ApiQuery<UserQuery>,
     ApiJson(body): ApiJson<RenewRequest>,
 ) -> ApiResult<(StatusCode, Json<TokenBody>)> {
     let input = RenewToken {
@@ -402,14 +433,14 @@ pub async fn renew(
 
 /// Deactivate the token for good; it stays listed for audit.
 #[utoipa::path(post, path = "/api/v1/integrations/tokens/{id}/deactivate", tag = TAG,
-    params(("id" = Uuid, Path), UserParam),
+    params(("id" = Uuid, Path), UserQuery),
     responses((status = 200, body = TokenBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn deactivate(
     State(state): State<AppState>,
     Caller(caller): Caller,
     IdPath(id): IdPath,
-    ForUser(user_id): ForUser,
+    ApiQuery(UserQuery { user_id }): ApiQuery<UserQuery>,
 ) -> ApiResult<Json<TokenBody>> {
     let view = state.keyward.deactivate_token(&caller, user_id, id).await?;
     Ok(Json(view.into()))
@@ -417,14 +448,14 @@ pub async fn deactivate(
 
 /// Delete the token; it stops working at once.
 #[utoipa::path(delete, path = "/api/v1/integrations/tokens/{id}", tag = TAG,
-    params(("id" = Uuid, Path), UserParam),
+    params(("id" = Uuid, Path), UserQuery),
     responses((status = 200, body = super::Ok), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn delete(
     State(state): State<AppState>,
     Caller(caller): Caller,
     IdPath(id): IdPath,
-    ForUser(user_id): ForUser,
+    ApiQuery(UserQuery { user_id }): ApiQuery<UserQuery>,
 ) -> ApiResult<Json<super::Ok>> {
     state.keyward.delete_token(&caller, user_id, id).await?;
     Ok(Json(super::Ok::yes()))

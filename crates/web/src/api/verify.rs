@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::timefmt::rfc3339;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{ApiJson, Caller, ClientIp};
+use crate::extract::{ApiJson, Caller};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -91,19 +91,18 @@ impl From<Verdict> for VerifyResponse {
 pub async fn verify(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    ClientIp(ip): ClientIp,
     body: Result<ApiJson<VerifyRequest>, ApiError>,
 ) -> ApiResult<Json<VerifyResponse>> {
     // A caller that may not verify learns nothing, not even what is wrong
     // with its body.
-    caller.require(TOKENS_VERIFY)?;
+    caller.principal()?.require(TOKENS_VERIFY)?;
     let ApiJson(body) = body?;
     let request = Request {
         token: &body.token,
         required_scopes: &body.required_scopes,
         application: body.application.as_deref(),
     };
-    let verdict = state.keyward.verify(&caller, request, ip).await?;
+    let verdict = state.keyward.verify(&caller, request).await?;
     let outcome = verdict.reason.map_or("valid", |r| r.as_str());
     state.metrics.verify_outcome(outcome);
     Ok(Json(verdict.into()))

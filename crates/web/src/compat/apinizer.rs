@@ -14,9 +14,10 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
+use keyward_core::service::Actor;
 use keyward_core::service::oauth::{OAuthError, TokenResponse};
 
-use crate::extract::ClientIp;
+use crate::extract::RequestActor;
 use crate::oauth::client_auth::Presented;
 use crate::oauth::error::{OAuthErrorBody, OAuthResult};
 use crate::oauth::form::Params;
@@ -27,9 +28,9 @@ use crate::state::AppState;
 /// the user grant's answer. `None`: not this profile's request.
 pub async fn user_grant(
     state: &AppState,
+    actor: &Actor,
     presented: &Presented,
     params: &Params,
-    ip: Option<std::net::IpAddr>,
 ) -> Option<Result<TokenResponse, OAuthError>> {
     let Presented::Client { id, secret } = presented else {
         return None;
@@ -43,7 +44,7 @@ pub async fn user_grant(
     Some(
         state
             .keyward
-            .grant_user_credentials(id, secret.clone(), params.get("scope"), ip)
+            .grant_user_credentials(actor, id, secret.clone(), params.get("scope"))
             .await,
     )
 }
@@ -60,10 +61,10 @@ pub async fn user_grant(
     security((), ("clientBasic" = [])))]
 pub async fn token(
     state: State<AppState>,
-    ip: ClientIp,
+    actor: RequestActor,
     headers: HeaderMap,
     query: RawQuery,
     body: Bytes,
 ) -> OAuthResult<Response> {
-    crate::oauth::token::token(state, ip, headers, query, body).await
+    crate::oauth::token::token(state, actor, headers, query, body).await
 }

@@ -10,11 +10,11 @@
 //! which name the route template only.
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use keyward_core::model::TokenStatus;
-use keyward_core::service::Principal;
+use keyward_core::service::{Actor, TokenQuery};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::api::session::{LoginRequest, LoginResponse, UserBody};
 use crate::api::timefmt::rfc3339;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::{Caller, ClientIp, IdPath, JsonBytes, parse_json};
+use crate::extract::{Caller, IdPath, JsonBytes, RequestActor, parse_json, parse_query};
 use crate::state::AppState;
 
 const TAG: &str = "compat-circularo";
@@ -86,19 +86,22 @@ pub enum AnyLoginResponse {
         (status = 429, description = "Too many failed logins", body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    RequestActor(actor): RequestActor,
     JsonBytes(bytes): JsonBytes,
 ) -> ApiResult<Response> {
     let is_circularo = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&bytes)
         .is_ok_and(|body| body.contains_key("name"));
     if !is_circularo {
         let body: LoginRequest = parse_json(&bytes)?;
-        return crate::api::session::login_with(&state, ip, body)
+        return crate::api::session::login_with(&state, &actor, body)
             .await
             .map(|answer| Json(answer).into_response());
     }
     let body: CircularoLoginRequest = parse_json(&bytes)?;
-    let outcome = state.keyward.login(&body.name, body.password, ip).await?;
+    let outcome = state
+        .keyward
+        .login(&actor, &body.name, body.password)
+        .await?;
     let rights = state
         .keyward
         .allowed_scopes(&outcome.user)
@@ -118,14 +121,14 @@ pub async fn login(
 /// `?token=`: Circularo passes its session in the query string.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct TokenQuery {
+pub struct SessionQuery {
     /// The session (or any credential) secret; it may come as a Bearer
     /// header instead.
     pub token: Option<String>,
 }
 
 /// The caller of a Circularo call: `?token=`, else the usual headers.
-pub struct QueryCaller(pub Principal);
+pub struct QueryCaller(pub Actor);
 
 impl FromRequestParts<AppState> for QueryCaller {
     type Rejection = ApiError;
@@ -134,20 +137,19 @@ impl FromRequestParts<AppState> for QueryCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let Query(query) = Query::<TokenQuery>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::invalid("token", "the query string could not be read"))?;
+        let query: SessionQuery = parse_query(parts.uri.query().unwrap_or_default())?;
         match query.token {
             Some(secret) => {
-                let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
+                let RequestActor(mut actor) = RequestActor::from_request_parts(parts, state)
                     .await
-                    .unwrap_or_default();
-                let principal = state.keyward.authenticate(&secret, None, ip).await?;
-                Ok(QueryCaller(principal))
+                    .unwrap_or_else(|never| match never {});
+                let principal = state.keyward.authenticate(&secret, None, actor.ip).await?;
+                actor.principal = Some(principal);
+                Ok(QueryCaller(actor))
             }
             None => Caller::from_request_parts(parts, state)
                 .await
-                .map(|Caller(p)| QueryCaller(p)),
+                .map(|Caller(actor)| QueryCaller(actor)),
         }
     }
 }
@@ -175,7 +177,7 @@ pub struct ApiKeyList {
 
 /// List the user's API tokens, active ones first (Circularo's `/api/key`).
 #[utoipa::path(get, path = "/api/v1/api/key", tag = TAG,
-    params(TokenQuery),
+    params(SessionQuery),
     responses((status = 200, body = ApiKeyList), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
@@ -183,7 +185,20 @@ pub async fn list_keys(
     State(state): State<AppState>,
     QueryCaller(caller): QueryCaller,
 ) -> ApiResult<Json<ApiKeyList>> {
-    let mut tokens = state.keyward.list_tokens(&caller, None, None, None).await?;
+    // Every token of the user, page by page.
+    let mut tokens = Vec::new();
+    let mut query = TokenQuery::default();
+    loop {
+        let page = state
+            .keyward
+            .list_tokens(&caller, None, query.clone())
+            .await?;
+        tokens.extend(page.items);
+        match page.next {
+            Some(next) => query.page.after = Some(next),
+            None => break,
+        }
+    }
     tokens.sort_by_key(|t| t.status != TokenStatus::Active);
     let results = tokens
         .into_iter()
@@ -203,7 +218,7 @@ pub async fn list_keys(
 
 /// Delete an API token; it stops working at once, on every instance.
 #[utoipa::path(delete, path = "/api/v1/api/key/{id}", tag = TAG,
-    params(("id" = Uuid, Path), TokenQuery),
+    params(("id" = Uuid, Path), SessionQuery),
     responses((status = 200, body = crate::api::Ok), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)),
@@ -219,7 +234,7 @@ pub async fn delete_key(
 
 /// End the session (Circularo's `GET /logout`).
 #[utoipa::path(get, path = "/api/v1/logout", tag = TAG,
-    params(TokenQuery),
+    params(SessionQuery),
     responses((status = 200, body = crate::api::Ok), (status = 401, body = ErrorBody),
         (status = 409, description = "The credential is not a session", body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]

@@ -7,14 +7,50 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::{HeaderMap, header, request::Parts};
 use keyward_core::Error;
-use keyward_core::service::Principal;
+use keyward_core::service::{Actor, Principal};
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// The authenticated caller of an `/api/v1` endpoint.
+/// The authenticated caller of an `/api/v1` endpoint: an [`Actor`] whose
+/// principal is set.
 #[derive(Debug, Clone)]
-pub struct Caller(pub Principal);
+pub struct Caller(pub Actor);
+
+impl Caller {
+    pub fn principal(&self) -> &Principal {
+        self.0
+            .principal
+            .as_ref()
+            .expect("a Caller is always authenticated")
+    }
+}
+
+/// Who is acting on an endpoint that needs no credential (a sign-in, a
+/// redemption): the client's address, user agent and request id.
+#[derive(Debug, Clone)]
+pub struct RequestActor(pub Actor);
+
+impl FromRequestParts<AppState> for RequestActor {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state).await?;
+        Ok(RequestActor(actor_of(parts, ip)))
+    }
+}
+
+/// The actor of a request, without a principal yet.
+pub(crate) fn actor_of(parts: &Parts, ip: Option<IpAddr>) -> Actor {
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    Actor::anonymous()
+        .with_ip(ip)
+        .with_user_agent(header("user-agent"))
+        .with_request_id(header("x-request-id"))
+}
 
 /// The client's IP address, when the connection has one.
 #[derive(Debug, Clone, Copy, Default)]
@@ -78,6 +114,8 @@ impl FromRequestParts<AppState> for Caller {
             .unwrap_or_default();
         let (secret, claimed_id) = presented_credential(&parts.headers, state)?;
         let principal = state.keyward.authenticate(secret, claimed_id, ip).await?;
-        Ok(Caller(principal))
+        let mut actor = actor_of(parts, ip);
+        actor.principal = Some(principal);
+        Ok(Caller(actor))
     }
 }

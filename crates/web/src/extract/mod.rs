@@ -1,12 +1,13 @@
 //! Request extractors whose every rejection is a proper `{code, message}`
-//! error: JSON bodies, path ids, the caller's credential and address.
+//! error: JSON bodies, query strings, path ids, the caller's credential and
+//! address.
 
 mod caller;
-mod for_user;
 mod json;
 mod path;
+mod query;
 
-pub use caller::{Caller, ClientIp};
-pub use for_user::ForUser;
+pub use caller::{Caller, ClientIp, RequestActor};
 pub use json::{ApiJson, JsonBytes, OptionalJson, parse as parse_json};
 pub use path::IdPath;
+pub use query::{ApiQuery, parse as parse_query};

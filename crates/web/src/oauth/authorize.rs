@@ -16,7 +16,7 @@ use keyward_core::service::oauth::{
 };
 
 use super::form::Params;
-use crate::extract::ClientIp;
+use crate::extract::RequestActor;
 use crate::pages::{ConsentPage, LoginPage, error_page, page};
 use crate::state::AppState;
 use crate::ui::cookies;
@@ -332,7 +332,7 @@ pub async fn login_form(
         (status = 429, description = "Too many failed sign-ins", content_type = "text/html")))]
 pub async fn login(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    RequestActor(actor): RequestActor,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -349,7 +349,7 @@ pub async fn login(
     }
     let username = params.get("username").unwrap_or_default();
     let password = params.get("password").unwrap_or_default().to_owned();
-    match state.keyward.login(username, password, ip).await {
+    match state.keyward.login(&actor, username, password).await {
         Ok(outcome) => {
             let mut response = redirect(StatusCode::SEE_OTHER, &next);
             cookies::set(

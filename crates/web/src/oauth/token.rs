@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use super::client_auth::{self, Presented};
 use super::error::{OAuthErrorBody, OAuthResult};
 use super::form::Params;
-use crate::extract::ClientIp;
+use crate::extract::RequestActor;
 use crate::state::AppState;
 
 /// A successful token response (RFC 6749 §5.1).
@@ -59,7 +59,7 @@ pub struct TokenForm {
     security((), ("clientBasic" = [])))]
 pub async fn token(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    RequestActor(actor): RequestActor,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: Bytes,
@@ -72,11 +72,12 @@ pub async fn token(
     if matches!(presented, Presented::Bearer(_)) {
         return Err(OAuthError::invalid_client().into());
     }
-    if let Some(answer) = crate::compat::apinizer::user_grant(&state, &presented, &params, ip).await
+    if let Some(answer) =
+        crate::compat::apinizer::user_grant(&state, &actor, &presented, &params).await
     {
         return answer.map(respond).map_err(Into::into);
     }
-    let client = client_auth::client(&state, presented, ip).await?;
+    let client = client_auth::client(&state, presented, actor.ip).await?;
     let request = TokenRequest {
         grant_type: params.take("grant_type"),
         code: params.take("code"),

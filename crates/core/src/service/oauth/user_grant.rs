@@ -12,19 +12,19 @@
 
 use super::{OAuthError, OAuthErrorCode, TokenResponse, parse_scope_param};
 use crate::error::{Error, StoreError};
-use crate::service::Keyward;
+use crate::service::{Actor, Keyward};
 
 impl Keyward {
     /// Issues an access token for `username`'s own rights, if `password` is
     /// theirs.
     pub async fn grant_user_credentials(
         &self,
+        actor: &Actor,
         username: &str,
         password: String,
         scope: Option<&str>,
-        ip: Option<std::net::IpAddr>,
     ) -> Result<TokenResponse, OAuthError> {
-        let user = match self.check_password(username, password, ip).await {
+        let user = match self.check_password(username, password, actor.ip).await {
             Ok(user) => user,
             Err(Error::ResourceExhausted { retry_after, .. }) => {
                 let mut err = OAuthError::new(
