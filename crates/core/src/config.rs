@@ -11,6 +11,12 @@ pub struct Settings {
     pub default_grace: Duration,
     /// Longest grace period a rotation may ask for.
     pub max_grace: Duration,
+    /// Longest a token may live (from now, at creation, renewal, rotation
+    /// or a change of expiry); `None`: no cap. With a cap, "never expires"
+    /// is refused.
+    pub max_token_lifetime: Option<Duration>,
+    /// Whether every token must have an expiry.
+    pub require_token_expiry: bool,
     /// A token older than this many days is `aging`.
     pub aging_after_days: i64,
     /// A token older than this many days is `old`.
@@ -56,6 +62,8 @@ impl Default for Settings {
             max_tokens_per_user: 10,
             default_grace: Duration::days(7),
             max_grace: Duration::days(30),
+            max_token_lifetime: None,
+            require_token_expiry: false,
             aging_after_days: 180,
             old_after_days: 365,
             session_idle: Duration::hours(12),

@@ -145,12 +145,15 @@ pub trait TokenStore: Send + Sync {
     ) -> StoreResult<Option<ApiToken>>;
     /// Makes `secret` current. The old current secret becomes the previous one
     /// until `previous_until`, or is dropped when that is `None`; any older
-    /// previous secret is dropped.
+    /// previous secret is dropped. With `expires_by`, the token's expiry
+    /// becomes the sooner of its own (none: never) and `expires_by`, in the
+    /// same write (a lifetime cap reaching a rotated token).
     async fn rotate_token(
         &self,
         id: Uuid,
         secret: &NewTokenSecret,
         previous_until: Option<OffsetDateTime>,
+        expires_by: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> StoreResult<Option<ApiToken>>;
     /// Drops the previous secret, if any.

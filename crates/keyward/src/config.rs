@@ -70,6 +70,10 @@ pub struct Config {
     pub authorization_code_ttl_seconds: i64,
     pub default_grace_seconds: i64,
     pub max_grace_seconds: i64,
+    /// Longest a token may live, in days; 0: no cap.
+    pub max_token_lifetime_days: i64,
+    /// Refuse tokens that never expire.
+    pub require_token_expiry: bool,
     pub aging_after_days: i64,
     pub old_after_days: i64,
     pub session_idle_seconds: i64,
@@ -92,6 +96,8 @@ pub struct Config {
     pub usage_flush_seconds: u64,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// The longest a request may take to be answered, in seconds (then 503).
+    pub request_timeout_seconds: u64,
     /// Credential checks kept in memory (0 turns the cache off).
     pub cache_capacity: usize,
     /// Longest a cached answer is used, in seconds. Changes are pushed to
@@ -102,6 +108,10 @@ pub struct Config {
     /// Compatibility profiles to switch on: `circularo`, `apinizer`.
     #[serde(deserialize_with = "list")]
     pub compat_profiles: Vec<String>,
+    /// Proxies (CIDR blocks or addresses) whose `Forwarded` /
+    /// `X-Forwarded-For` headers name the client.
+    #[serde(deserialize_with = "list")]
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for Config {
@@ -131,6 +141,8 @@ impl Default for Config {
             authorization_code_ttl_seconds: s.code_ttl.whole_seconds(),
             default_grace_seconds: s.default_grace.whole_seconds(),
             max_grace_seconds: s.max_grace.whole_seconds(),
+            max_token_lifetime_days: 0,
+            require_token_expiry: false,
             aging_after_days: s.aging_after_days,
             old_after_days: s.old_after_days,
             session_idle_seconds: s.session_idle.whole_seconds(),
@@ -144,10 +156,12 @@ impl Default for Config {
             metrics_public: false,
             usage_flush_seconds: 10,
             max_body_bytes: 64 * 1024,
+            request_timeout_seconds: 30,
             cache_capacity: CacheSettings::default().capacity,
             cache_ttl_seconds: CacheSettings::default().ttl.whole_seconds(),
             log_format: "text".into(),
             compat_profiles: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -191,6 +205,7 @@ impl Config {
             url::Url::parse(url).with_context(|| format!("smtp_url: {url:?} is not a URL"))?;
         }
         self.compat()?;
+        self.trusted_proxies()?;
         if !matches!(self.log_format.as_str(), "text" | "json") {
             bail!("log_format must be text or json");
         }
@@ -202,6 +217,9 @@ impl Config {
         }
         if !(1..=3600).contains(&self.cache_ttl_seconds) {
             bail!("cache_ttl_seconds must be between 1 and 3600");
+        }
+        if !(1..=3600).contains(&self.request_timeout_seconds) {
+            bail!("request_timeout_seconds must be between 1 and 3600");
         }
         if self.max_body_bytes < 1024 {
             bail!("max_body_bytes must be at least 1024");
@@ -273,6 +291,14 @@ impl Config {
         Ok(public.trim_end_matches('/').to_owned())
     }
 
+    /// The trusted proxies' networks; a bad entry is an error naming it.
+    pub fn trusted_proxies(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
+        keyward_web::extract::client_ip::parse_cidrs(
+            self.trusted_proxies.iter().map(String::as_str),
+        )
+        .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))
+    }
+
     /// The compatibility profiles switched on; an unknown name is an error.
     pub fn compat(&self) -> anyhow::Result<Profiles> {
         Profiles::parse(self.compat_profiles.iter().map(String::as_str))
@@ -309,6 +335,12 @@ impl Config {
             max_tokens_per_user: self.max_tokens_per_user,
             default_grace: Duration::seconds(self.default_grace_seconds),
             max_grace: Duration::seconds(positive("max_grace_seconds", self.max_grace_seconds)?),
+            max_token_lifetime: match self.max_token_lifetime_days {
+                0 => None,
+                days if (1..=36_500).contains(&days) => Some(Duration::days(days)),
+                _ => bail!("max_token_lifetime_days must be between 0 (no cap) and 36500"),
+            },
+            require_token_expiry: self.require_token_expiry,
             aging_after_days: positive("aging_after_days", self.aging_after_days)?,
             old_after_days: positive("old_after_days", self.old_after_days)?,
             session_idle: Duration::seconds(positive(

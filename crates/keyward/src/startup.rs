@@ -80,6 +80,8 @@ pub fn web_config(config: &Config) -> anyhow::Result<WebConfig> {
         issuer: config.issuer()?,
         metrics_public: config.metrics_public,
         compat: config.compat()?,
+        trusted_proxies: config.trusted_proxies()?,
+        request_timeout: Duration::from_secs(config.request_timeout_seconds),
     })
 }
 

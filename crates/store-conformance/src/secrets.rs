@@ -25,7 +25,7 @@ pub async fn rotate_without_grace(store: &dyn Store) {
     let second = secret(SecretKind::ApiToken);
     let now = T0 + Duration::hours(1);
     let after = store
-        .rotate_token(before.id, &second.stored, None, now)
+        .rotate_token(before.id, &second.stored, None, None, now)
         .await
         .expect("rotate_token")
         .expect("the token exists");
@@ -49,7 +49,7 @@ pub async fn rotate_without_grace(store: &dyn Store) {
     assert_eq!(by_new, Some((after, SecretSlot::Current)));
 
     let missing = store
-        .rotate_token(id(), &secret(SecretKind::ApiToken).stored, None, now)
+        .rotate_token(id(), &secret(SecretKind::ApiToken).stored, None, None, now)
         .await
         .expect("rotate_token");
     assert!(missing.is_none(), "rotating an unknown token gives None");
@@ -65,7 +65,7 @@ pub async fn rotate_with_grace(store: &dyn Store) {
     let t1 = T0 + Duration::hours(1);
     let until1 = t1 + Duration::days(7);
     let after = store
-        .rotate_token(before.id, &second.stored, Some(until1), t1)
+        .rotate_token(before.id, &second.stored, Some(until1), None, t1)
         .await
         .expect("rotate_token")
         .expect("exists");
@@ -100,7 +100,7 @@ pub async fn rotate_with_grace(store: &dyn Store) {
     let t2 = T0 + Duration::hours(2);
     let until2 = t2 + Duration::hours(1);
     let after = store
-        .rotate_token(before.id, &third.stored, Some(until2), t2)
+        .rotate_token(before.id, &third.stored, Some(until2), None, t2)
         .await
         .expect("rotate_token")
         .expect("exists");
@@ -143,7 +143,7 @@ pub async fn rotate_with_grace(store: &dyn Store) {
     // A rotation without grace drops both older secrets.
     let fourth = secret(SecretKind::ApiToken);
     let after = store
-        .rotate_token(before.id, &fourth.stored, None, t2)
+        .rotate_token(before.id, &fourth.stored, None, None, t2)
         .await
         .expect("rotate_token")
         .expect("exists");
@@ -245,7 +245,7 @@ pub async fn purge_ended_grace(store: &dyn Store) {
     let lasting_second = secret(SecretKind::ApiToken);
     let now = e + Duration::hours(1);
     store
-        .rotate_token(ending.id, &ending_second.stored, Some(now), e)
+        .rotate_token(ending.id, &ending_second.stored, Some(now), None, e)
         .await
         .expect("rotate_token")
         .expect("exists");
@@ -254,6 +254,7 @@ pub async fn purge_ended_grace(store: &dyn Store) {
             lasting.id,
             &lasting_second.stored,
             Some(now + Duration::seconds(1)),
+            None,
             e,
         )
         .await
@@ -306,7 +307,13 @@ async fn rotated_with_grace(store: &dyn Store) -> (ApiToken, TestSecret, TestSec
     let (before, first) = token(store, owner.id, T0).await;
     let second = secret(SecretKind::ApiToken);
     store
-        .rotate_token(before.id, &second.stored, Some(T0 + Duration::days(7)), T0)
+        .rotate_token(
+            before.id,
+            &second.stored,
+            Some(T0 + Duration::days(7)),
+            None,
+            T0,
+        )
         .await
         .expect("rotate_token")
         .expect("exists");

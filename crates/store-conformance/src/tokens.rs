@@ -187,7 +187,13 @@ pub async fn delete_takes_the_secrets_along(store: &dyn Store) {
     let (kept, _) = token(store, owner.id, T0).await;
     let second = secret(SecretKind::ApiToken);
     store
-        .rotate_token(doomed.id, &second.stored, Some(T0 + Duration::days(7)), T0)
+        .rotate_token(
+            doomed.id,
+            &second.stored,
+            Some(T0 + Duration::days(7)),
+            None,
+            T0,
+        )
         .await
         .expect("rotate_token")
         .expect("rotated");

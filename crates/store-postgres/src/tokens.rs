@@ -270,6 +270,7 @@ impl TokenStore for PgStore {
         id: Uuid,
         secret: &NewTokenSecret,
         previous_until: Option<OffsetDateTime>,
+        expires_by: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> StoreResult<Option<ApiToken>> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
@@ -297,12 +298,18 @@ impl TokenStore for PgStore {
         .await
         .map_err(db_error)?;
         insert_current_secret(&mut tx, id, secret, now).await?;
-        sqlx::query("UPDATE api_tokens SET updated_at = $2 WHERE id = $1")
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
+        sqlx::query(
+            "UPDATE api_tokens SET updated_at = $2, \
+             expires_at = CASE WHEN $3::timestamptz IS NULL THEN expires_at \
+                               ELSE LEAST(COALESCE(expires_at, $3), $3) END \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(expires_by)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
         let token = written_token(&mut tx, id).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(Some(token))

@@ -140,7 +140,7 @@ async fn concurrent_rotations_serialise() {
             let (store, s) = (Arc::clone(&store), Arc::clone(s));
             tokio::spawn(async move {
                 store
-                    .rotate_token(token.id, &s.stored, Some(T0 + Duration::days(1)), T0)
+                    .rotate_token(token.id, &s.stored, Some(T0 + Duration::days(1)), None, T0)
                     .await
                     .expect("rotate_token")
                     .expect("token exists");
@@ -243,7 +243,13 @@ async fn no_plaintext_secret_reaches_a_table() {
     let (token, first) = fixtures::token(&store, owner.id, T0).await;
     let second = secret(SecretKind::ApiToken);
     store
-        .rotate_token(token.id, &second.stored, Some(T0 + Duration::days(1)), T0)
+        .rotate_token(
+            token.id,
+            &second.stored,
+            Some(T0 + Duration::days(1)),
+            None,
+            T0,
+        )
         .await
         .unwrap();
     let (replacement, third) = new_token(owner.id, T0);

@@ -19,16 +19,23 @@ pub(crate) async fn rotate(
     id: Uuid,
     secret: &NewTokenSecret,
     previous_until: Option<OffsetDateTime>,
+    expires_by: Option<OffsetDateTime>,
     now: OffsetDateTime,
 ) -> StoreResult<Option<ApiToken>> {
     let mut tx = store.write().await?;
     let token_id = id_text(id);
-    let touched = sqlx::query("UPDATE api_tokens SET updated_at = ?2 WHERE id = ?1")
-        .bind(&token_id)
-        .bind(secs(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(db_error)?;
+    let touched = sqlx::query(
+        "UPDATE api_tokens SET updated_at = ?2, \
+         expires_at = CASE WHEN ?3 IS NULL THEN expires_at \
+                           ELSE MIN(COALESCE(expires_at, ?3), ?3) END \
+         WHERE id = ?1",
+    )
+    .bind(&token_id)
+    .bind(secs(now))
+    .bind(expires_by.map(secs))
+    .execute(&mut *tx)
+    .await
+    .map_err(db_error)?;
     if touched.rows_affected() == 0 {
         tx.rollback().await.map_err(db_error)?;
         return Ok(None);

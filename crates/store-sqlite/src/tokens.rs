@@ -280,9 +280,10 @@ impl TokenStore for SqliteStore {
         id: Uuid,
         secret: &NewTokenSecret,
         previous_until: Option<OffsetDateTime>,
+        expires_by: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> StoreResult<Option<ApiToken>> {
-        token_secrets::rotate(self, id, secret, previous_until, now).await
+        token_secrets::rotate(self, id, secret, previous_until, expires_by, now).await
     }
 
     /// Deletes the previous secret, if any (then `updated_at = now`).

@@ -144,7 +144,13 @@ async fn no_plaintext_secret_reaches_the_database_file() {
         plaintexts.push(secret.plain);
         let rotated = fixtures::secret(SecretKind::ApiToken);
         store
-            .rotate_token(token.id, &rotated.stored, Some(T0 + Duration::days(7)), T0)
+            .rotate_token(
+                token.id,
+                &rotated.stored,
+                Some(T0 + Duration::days(7)),
+                None,
+                T0,
+            )
             .await
             .expect("rotate_token")
             .expect("exists");

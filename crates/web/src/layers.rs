@@ -1,6 +1,8 @@
 //! Cross-cutting layers: body limits, JSON answers for unknown paths (404)
 //! and wrong methods (405), and the envelope every request passes through
-//! once: its request id, its span, its metrics and the security headers.
+//! once: its request id, its span, its metrics, the security headers (HSTS
+//! when Keyward is reached over https), a limit on the request headers
+//! (431) and a timeout on the answer (503).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -24,6 +26,12 @@ use crate::state::WebConfig;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The most request header bytes (names and values) accepted: more is 431.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// HSTS for a deployment reached over https: a year, subdomains included.
+const HSTS: &str = "max-age=31536000; includeSubDomains";
+
 pub fn wrap(router: Router, config: &WebConfig, metrics: Metrics) -> Router {
     router
         .method_not_allowed_fallback(method_not_allowed)
@@ -32,6 +40,8 @@ pub fn wrap(router: Router, config: &WebConfig, metrics: Metrics) -> Router {
         .layer(Envelope {
             metrics,
             ids: RequestIds::new(),
+            timeout: config.request_timeout,
+            hsts: config.issuer.starts_with("https://"),
         })
 }
 
@@ -43,6 +53,10 @@ pub fn wrap(router: Router, config: &WebConfig, metrics: Metrics) -> Router {
 struct Envelope {
     metrics: Metrics,
     ids: RequestIds,
+    /// The longest a request may take to be answered.
+    timeout: std::time::Duration,
+    /// Whether responses carry `Strict-Transport-Security`.
+    hsts: bool,
 }
 
 impl<S> Layer<S> for Envelope {
@@ -96,11 +110,24 @@ where
             route = route_name,
             request_id = id.to_str().unwrap_or("-")
         );
-        let answer = self.inner.call(request);
+        let oversized = request
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum::<usize>()
+            > MAX_HEADER_BYTES;
+        let answer = (!oversized).then(|| self.inner.call(request));
         let metrics = self.envelope.metrics.clone();
+        let (timeout, hsts) = (self.envelope.timeout, self.envelope.hsts);
         Box::pin(
             async move {
-                let mut response = answer.await?;
+                let mut response = match answer {
+                    None => headers_too_large(),
+                    Some(answer) => match tokio::time::timeout(timeout, answer).await {
+                        Ok(response) => response?,
+                        Err(_) => timed_out(),
+                    },
+                };
                 let status = response.status();
                 let took = started.elapsed();
                 if status.is_server_error() {
@@ -112,6 +139,12 @@ where
                 metrics.http_request(method, route, status.as_u16(), took);
                 let headers = response.headers_mut();
                 security_headers(headers);
+                if hsts {
+                    headers.insert(
+                        header::STRICT_TRANSPORT_SECURITY,
+                        HeaderValue::from_static(HSTS),
+                    );
+                }
                 headers.insert(REQUEST_ID, id);
                 Ok(response)
             }
@@ -173,6 +206,32 @@ impl RequestIds {
             .encode_lower(&mut text);
         HeaderValue::from_str(text).expect("a UUID is a valid header value")
     }
+}
+
+/// 431: the request's headers are over [`MAX_HEADER_BYTES`].
+fn headers_too_large() -> Response {
+    ApiError::with_status(
+        Error::invalid(
+            "headers",
+            format!("the request headers exceed {MAX_HEADER_BYTES} bytes"),
+        ),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+    )
+    .into_response()
+}
+
+/// 503: the answer took longer than the request timeout; the work was
+/// abandoned (a change is one transaction: all or nothing of it is done).
+fn timed_out() -> Response {
+    let mut response = ApiError::with_status(
+        Error::Internal("the request timed out".into()),
+        StatusCode::SERVICE_UNAVAILABLE,
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
 }
 
 async fn method_not_allowed() -> Response {

@@ -25,6 +25,10 @@ pub struct WebConfig {
     pub metrics_public: bool,
     /// The compatibility profiles switched on.
     pub compat: Profiles,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` headers are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The longest a request may take to be answered (then 503).
+    pub request_timeout: std::time::Duration,
 }
 
 impl Default for WebConfig {
@@ -36,6 +40,8 @@ impl Default for WebConfig {
             issuer: "http://127.0.0.1:8080".into(),
             metrics_public: false,
             compat: Profiles::default(),
+            trusted_proxies: Vec::new(),
+            request_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -61,6 +67,7 @@ pub struct Shared {
     pub origin: String,
     pub metrics_public: bool,
     pub compat: Profiles,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl AppState {
@@ -77,6 +84,7 @@ impl AppState {
                 .unwrap_or_default(),
             metrics_public: config.metrics_public,
             compat: config.compat,
+            trusted_proxies: config.trusted_proxies.clone(),
         }))
     }
 }

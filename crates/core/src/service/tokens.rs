@@ -252,6 +252,7 @@ impl Keyward {
         if input.expires_at.is_some_and(|at| at <= now) {
             return Err(Error::invalid("expiresAt", "must be in the future"));
         }
+        self.check_lifetime(input.expires_at, now)?;
         let (renewal, callback_secret) = match input.renewal {
             Some(r) => {
                 let (policy, secret) = self.parse_renewal(r)?;
@@ -397,6 +398,7 @@ impl Keyward {
                 if token.expires_at.is_some_and(|current| at > current) {
                     return Err(Error::invalid("expiresAt", "may only move earlier"));
                 }
+                self.check_lifetime(Some(at), now)?;
                 update.expires_at = Some(at);
             }
         }
@@ -460,11 +462,17 @@ impl Keyward {
         let (token, _) = self.covered_token(caller, user_id, id).await?;
         let now = self.inner.clock.now();
         self.require_usable(&token, now)?;
+        // A rotation never takes a token past the lifetime cap: a token
+        // older than the policy gets the cap's expiry with its new secret.
+        let expires_by = self.inner.settings.max_token_lifetime.map(|cap| now + cap);
+        if expires_by.is_none() && token.expires_at.is_none() {
+            self.check_lifetime(None, now)?;
+        }
         let (secret, stored) = self.new_secret();
         let token = self
             .inner
             .store
-            .rotate_token(id, &stored, grace_end(now, grace), now)
+            .rotate_token(id, &stored, grace_end(now, grace), expires_by, now)
             .await?
             .ok_or_else(not_found)?;
         // The old secret's answer now ends with the grace period, or now.
@@ -529,6 +537,17 @@ impl Keyward {
                 "must not be later than the token's current expiry",
             ));
         }
+        // The replacement lives as long as the original was meant to, but
+        // never past the lifetime cap.
+        let cap = self.inner.settings.max_token_lifetime.map(|cap| now + cap);
+        let expires_at = match (
+            current.expires_at.map(|at| now + (at - current.created_at)),
+            cap,
+        ) {
+            (Some(at), Some(cap)) => Some(at.min(cap)),
+            (at, cap) => at.or(cap),
+        };
+        self.check_lifetime(expires_at, now)?;
         let (secret, stored) = self.new_secret();
         let replacement = NewApiToken {
             id: random::uuid(self.inner.random.as_ref()),
@@ -537,8 +556,7 @@ impl Keyward {
             description,
             scopes: current.scopes.clone(),
             applications: current.applications.clone(),
-            // The replacement lives as long as the original was meant to.
-            expires_at: current.expires_at.map(|at| now + (at - current.created_at)),
+            expires_at,
             renewal: current.renewal.clone(),
             secret: stored,
             now,
@@ -604,6 +622,31 @@ impl Keyward {
             Ok(())
         } else {
             Err(not_found())
+        }
+    }
+
+    /// The credential policy on an expiry a token is to have: with
+    /// `require_token_expiry` or a lifetime cap, "never" is refused; with a
+    /// cap, at most that far from now.
+    fn check_lifetime(
+        &self,
+        expires_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let settings = &self.inner.settings;
+        match (expires_at, settings.max_token_lifetime) {
+            (None, cap) if cap.is_some() || settings.require_token_expiry => Err(Error::invalid(
+                "expiresAt",
+                "is required: tokens must expire here (set one, e.g. with PATCH expiresAt)",
+            )),
+            (Some(at), Some(cap)) if at > now + cap => Err(Error::invalid(
+                "expiresAt",
+                format!(
+                    "must be at most {} days from now (max_token_lifetime_days)",
+                    cap.whole_days()
+                ),
+            )),
+            _ => Ok(()),
         }
     }
 

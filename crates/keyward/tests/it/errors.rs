@@ -134,3 +134,77 @@ async fn health_and_readiness() {
     assert!(ready["store"] == "sqlite" || ready["store"] == "postgres");
     app.stop().await;
 }
+
+/// More than 16 KiB of request headers is 431, before any handler runs.
+#[tokio::test]
+async fn oversized_headers_are_refused() {
+    let app = TestApp::spawn().await;
+    let (status, body) = send(
+        app.request(Method::GET, "/api/v1/me")
+            .header("x-padding", "a".repeat(17 * 1024)),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        "{body}"
+    );
+    assert_eq!(body["code"], "invalid_argument");
+    let (status, _) = send(
+        app.request(Method::GET, "/healthz")
+            .header("x-padding", "a".repeat(8 * 1024)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "8 KiB is fine");
+    app.stop().await;
+}
+
+/// A request not answered within `request_timeout_seconds` (here: a body
+/// that never finishes arriving) is 503 with Retry-After, not held forever.
+#[tokio::test]
+async fn slow_requests_time_out() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(|c| c.request_timeout_seconds = 1).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{\"username\":",
+        )
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut answer))
+        .await
+        .expect("answered within the timeout and a margin")
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer[..n]);
+    assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+    assert!(text.to_lowercase().contains("retry-after: 1"), "{text}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+    app.stop().await;
+}
+
+/// Reached over https (behind a TLS-terminating proxy), every answer asks
+/// browsers to stay on https.
+#[tokio::test]
+async fn hsts_when_the_public_url_is_https() {
+    let app = TestApp::spawn_with(|c| c.public_url = Some("https://keys.example.com".into())).await;
+    let response = app.request(Method::GET, "/healthz").send().await.unwrap();
+    assert_eq!(
+        response.headers()["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
+    app.stop().await;
+    let plain = TestApp::spawn().await;
+    let response = plain.request(Method::GET, "/healthz").send().await.unwrap();
+    assert!(
+        response
+            .headers()
+            .get("strict-transport-security")
+            .is_none()
+    );
+    plain.stop().await;
+}

@@ -301,12 +301,16 @@ async fn a_revocation_reaches_an_instance_under_verify_load_within_a_second() {
             })
         })
         .collect();
+    // Until B has answered from its cache a while (slower on a busy machine).
     tokio::time::sleep(StdDuration::from_millis(300)).await;
-    let served_before = b.keyward.cache().counts().0;
-    assert!(
-        served_before > 100,
-        "B serves the token from its cache under load"
-    );
+    let warming = Instant::now();
+    while b.keyward.cache().counts().0 <= 100 {
+        assert!(
+            warming.elapsed() < StdDuration::from_secs(10),
+            "B serves the token from its cache under load"
+        );
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
 
     let (status, _) = send(a.bearer(
         Method::DELETE,

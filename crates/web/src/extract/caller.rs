@@ -2,13 +2,14 @@
 //! configurable header pair (`X-App-Id` + `X-App-Token` by default), and the
 //! client's address. Secrets are read only from headers, never the query.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::{HeaderMap, header, request::Parts};
 use keyward_core::Error;
 use keyward_core::service::{Actor, Principal};
 
+use super::ClientIp;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -50,23 +51,6 @@ pub(crate) fn actor_of(parts: &Parts, ip: Option<IpAddr>) -> Actor {
         .with_ip(ip)
         .with_user_agent(header("user-agent"))
         .with_request_id(header("x-request-id"))
-}
-
-/// The client's IP address, when the connection has one.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ClientIp(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip()),
-        ))
-    }
 }
 
 /// The presented secret and, for the header pair, the claimed credential id.

@@ -3,11 +3,13 @@
 //! address.
 
 mod caller;
+pub mod client_ip;
 mod json;
 mod path;
 mod query;
 
-pub use caller::{Caller, ClientIp, RequestActor};
+pub use caller::{Caller, RequestActor};
+pub use client_ip::ClientIp;
 pub use json::{ApiJson, JsonBytes, OptionalJson, parse as parse_json};
 pub use path::IdPath;
 pub use query::{ApiQuery, parse as parse_query};

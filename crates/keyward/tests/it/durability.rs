@@ -1,0 +1,265 @@
+//! A real `keyward serve` process on the store this run targets: killed with
+//! SIGKILL under write load, every change it acknowledged is there after a
+//! restart; stopped with SIGTERM, it finishes the requests in flight and
+//! writes the pending `lastUsedAt` before it exits.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration as StdDuration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{PASSWORD, TEST_SERVER_KEY};
+
+/// Where a test's server keeps its data: a SQLite file in `dir`, or the
+/// PostgreSQL database of this run.
+struct Data {
+    dir: tempfile::TempDir,
+    db: Option<crate::pg::TestDatabase>,
+}
+
+impl Data {
+    async fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            db: crate::pg::fresh_database_if_requested().await,
+        }
+    }
+
+    fn url(&self) -> String {
+        match &self.db {
+            Some(db) => db.url.clone(),
+            None => format!("sqlite://{}", self.dir.path().join("keyward.db").display()),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_keyward"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("KEYWARD_CONFIG")
+            .env("KEYWARD_DATABASE_URL", self.url())
+            .env("KEYWARD_SECRET_KEY", TEST_SERVER_KEY)
+            .env("KEYWARD_SCOPES", crate::harness::SCOPES)
+            .env("KEYWARD_MAX_TOKENS_PER_USER", "100000")
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        command
+    }
+
+    /// Starts `keyward serve` on a free port; returns it and its base URL
+    /// once it answers.
+    async fn serve(&self) -> (Child, String) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut command = self.command(&["serve"]);
+        command.env("KEYWARD_LISTEN", format!("127.0.0.1:{port}"));
+        let mut child = command.spawn().unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..200 {
+            if reqwest::get(format!("{base}/readyz")).await.is_ok() {
+                return (child, base);
+            }
+            tokio::time::sleep(StdDuration::from_millis(50)).await;
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("keyward serve did not start");
+    }
+
+    async fn finish(self) {
+        if let Some(db) = self.db {
+            db.drop_database().await.unwrap();
+        }
+    }
+}
+
+fn signal(child: &Child, name: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{name}");
+}
+
+async fn login(client: &reqwest::Client, base: &str) -> String {
+    let body: Value = client
+        .post(format!("{base}/api/v1/login"))
+        .json(&json!({"username": "durable", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["token"].as_str().unwrap().to_owned()
+}
+
+fn create_user(data: &Data) {
+    let mut command = data.command(&["admin", "create-user", "durable", "--password-stdin"]);
+    command.stdin(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    use std::io::Write;
+    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[tokio::test]
+async fn every_acknowledged_change_survives_a_sigkill() {
+    let data = Data::new().await;
+    create_user(&data);
+    let (mut server, base) = data.serve().await;
+    let client = reqwest::Client::new();
+    let session = login(&client, &base).await;
+
+    let (acked, mut acks) = tokio::sync::mpsc::unbounded_channel::<Value>();
+    let mut load = tokio::task::JoinSet::new();
+    for worker in 0..8 {
+        let (client, base, session, acked) =
+            (client.clone(), base.clone(), session.clone(), acked.clone());
+        load.spawn(async move {
+            for n in 0.. {
+                let response = client
+                    .post(format!("{base}/api/v1/integrations/tokens"))
+                    .bearer_auth(&session)
+                    .json(&json!({"name": format!("w{worker}-{n}"), "scopes": ["iguide.ro"]}))
+                    .send()
+                    .await;
+                let Ok(response) = response else { return };
+                if response.status() != StatusCode::CREATED {
+                    return;
+                }
+                let Ok(body) = response.json::<Value>().await else {
+                    return;
+                };
+                let _ = acked.send(body);
+            }
+        });
+    }
+    drop(acked);
+    // Let writes pile up, then kill it mid-stream.
+    let mut confirmed = Vec::new();
+    while confirmed.len() < 40 {
+        confirmed.push(acks.recv().await.expect("the server writes"));
+    }
+    signal(&server, "KILL");
+    server.wait().unwrap();
+    while let Some(body) = acks.recv().await {
+        confirmed.push(body);
+    }
+    load.join_all().await;
+
+    let (mut again, base) = data.serve().await;
+    let session = login(&client, &base).await;
+    let mut listed = Vec::new();
+    let mut next = Some(format!("{base}/api/v1/integrations/tokens"));
+    while let Some(url) = next {
+        let response = client.get(&url).bearer_auth(&session).send().await.unwrap();
+        next = response
+            .headers()
+            .get("link")
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| Some(l.strip_prefix('<')?.split('>').next()?.to_owned()));
+        let page: Vec<Value> = response.json().await.unwrap();
+        listed.extend(page);
+    }
+    eprintln!("{} changes acknowledged before the kill", confirmed.len());
+    for body in &confirmed {
+        assert!(
+            listed.iter().any(|t| t["id"] == body["id"]),
+            "acknowledged token {} is gone after the restart",
+            body["id"]
+        );
+        let status = client
+            .get(format!("{base}/api/v1/me"))
+            .bearer_auth(body["token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, StatusCode::OK, "its secret works");
+    }
+    signal(&again, "TERM");
+    again.wait().unwrap();
+    data.finish().await;
+}
+
+#[tokio::test]
+async fn sigterm_finishes_requests_in_flight_and_writes_last_uses() {
+    let data = Data::new().await;
+    create_user(&data);
+    let (mut server, base) = data.serve().await;
+    let client = reqwest::Client::new();
+    let session = login(&client, &base).await;
+    let token: Value = client
+        .post(format!("{base}/api/v1/integrations/tokens"))
+        .bearer_auth(&session)
+        .json(&json!({"name": "used", "scopes": ["iguide.ro"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = token["token"].as_str().unwrap().to_owned();
+    // A use waits in the write-behind (written every 10 s).
+    let used = client
+        .get(format!("{base}/api/v1/me"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(used.status(), StatusCode::OK);
+    // Sign-ins hash a password: slow enough to be in flight at the signal.
+    let mut in_flight = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let (client, base) = (client.clone(), base.clone());
+        in_flight.spawn(async move {
+            client
+                .post(format!("{base}/api/v1/login"))
+                .json(&json!({"username": "durable", "password": PASSWORD}))
+                .send()
+                .await
+                .map(|r| r.status())
+        });
+    }
+    tokio::time::sleep(StdDuration::from_millis(20)).await;
+    signal(&server, "TERM");
+    for answer in in_flight.join_all().await {
+        assert_eq!(answer.expect("answered, not dropped"), StatusCode::OK);
+    }
+    let exit = server.wait().unwrap();
+    assert!(exit.success(), "a clean exit: {exit}");
+
+    let (mut again, base) = data.serve().await;
+    let session = login(&client, &base).await;
+    let shown: Value = client
+        .request(
+            Method::GET,
+            format!(
+                "{base}/api/v1/integrations/tokens/{}",
+                token["id"].as_str().unwrap()
+            ),
+        )
+        .bearer_auth(&session)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        shown["lastUsedAt"].is_string(),
+        "the last use was written: {shown}"
+    );
+    assert_eq!(shown["lastUsedIp"], "127.0.0.1");
+    signal(&again, "TERM");
+    again.wait().unwrap();
+    data.finish().await;
+}
