@@ -37,6 +37,9 @@ pub struct Settings {
     /// nobody can lock a user out cheaply, yet a guesser with many addresses
     /// is stopped too.
     pub login_failures_per_user_all_ips: u32,
+    /// Failed credential checks (401s) allowed per client IP within
+    /// `login_window`, counted per instance.
+    pub auth_failures_per_ip: u32,
     pub login_window: Duration,
     /// Most OAuth apps a user may own.
     pub max_apps_per_user: u32,
@@ -71,6 +74,7 @@ impl Default for Settings {
             login_failures_per_user: 5,
             login_failures_per_ip: 50,
             login_failures_per_user_all_ips: 100,
+            auth_failures_per_ip: 100,
             login_window: Duration::minutes(15),
             max_apps_per_user: 10,
             access_token_ttl: Duration::hours(1),

@@ -307,6 +307,39 @@ pub trait LeaseStore: Send + Sync {
     async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()>;
 }
 
+/// What [`AttemptStore::reserve_attempt`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// Counted in the window that started then.
+    Reserved { window_start: OffsetDateTime },
+    /// The key's window is used up until then; nothing was counted.
+    Refused { retry_at: OffsetDateTime },
+}
+
+/// Counts of attempts (failed sign-ins, client authentications) per key in
+/// fixed windows, shared by every instance that uses the same counter (see
+/// `service::throttle`). A reservation is atomic: of concurrent
+/// reservations of one key, at most `limit` per window succeed.
+#[async_trait]
+pub trait AttemptStore: Send + Sync {
+    /// Counts one attempt of `key` unless `limit` are counted in its current
+    /// window (which starts anew at `now` once `window` has passed).
+    async fn reserve_attempt(
+        &self,
+        key: &str,
+        limit: u32,
+        window: time::Duration,
+        now: OffsetDateTime,
+    ) -> StoreResult<AttemptOutcome>;
+    /// Uncounts one attempt of `key`, if its window is still the one that
+    /// started at `window_start`.
+    async fn release_attempt(&self, key: &str, window_start: OffsetDateTime) -> StoreResult<()>;
+    /// Forgets every attempt of `key`.
+    async fn reset_attempts(&self, key: &str) -> StoreResult<()>;
+    /// Forgets the windows that started at or before `started_before`.
+    async fn purge_attempts(&self, started_before: OffsetDateTime) -> StoreResult<u64>;
+}
+
 /// Everything Keyward keeps.
 #[async_trait]
 pub trait Store: UserStore + SessionStore + TokenStore + OAuthStore + LeaseStore + 'static {

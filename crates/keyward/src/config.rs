@@ -84,6 +84,8 @@ pub struct Config {
     pub login_failures_per_ip: u32,
     /// Failed logins per username from all addresses together.
     pub login_failures_per_user_all_ips: u32,
+    /// Failed credential checks (401s) per address, per instance.
+    pub auth_failures_per_ip: u32,
     pub login_window_seconds: i64,
     /// Failed client authentications per OAuth client from one address.
     pub client_auth_failures: u32,
@@ -150,6 +152,7 @@ impl Default for Config {
             login_failures_per_user: s.login_failures_per_user,
             login_failures_per_ip: s.login_failures_per_ip,
             login_failures_per_user_all_ips: s.login_failures_per_user_all_ips,
+            auth_failures_per_ip: s.auth_failures_per_ip,
             login_window_seconds: s.login_window.whole_seconds(),
             client_auth_failures: s.client_failures,
             client_auth_failures_all_ips: s.client_failures_all_ips,
@@ -354,6 +357,7 @@ impl Config {
             login_failures_per_user: self.login_failures_per_user.max(1),
             login_failures_per_ip: self.login_failures_per_ip.max(1),
             login_failures_per_user_all_ips: self.login_failures_per_user_all_ips.max(1),
+            auth_failures_per_ip: self.auth_failures_per_ip.max(1),
             login_window: Duration::seconds(positive(
                 "login_window_seconds",
                 self.login_window_seconds,

@@ -42,6 +42,7 @@ pub async fn services(
     let keyward = Keyward::new(Parts {
         store: opened.store,
         bus: opened.bus,
+        attempts: opened.attempts,
         clock,
         random,
         server_key,

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use keyward_core::service::{InvalidationBus, LocalOnly};
-use keyward_core::store::Store;
+use keyward_core::service::{InvalidationBus, LocalOnly, MemoryAttempts};
+use keyward_core::store::{AttemptStore, Store};
 use keyward_store_postgres::PgStore;
 use keyward_store_sqlite::SqliteStore;
 
@@ -38,6 +38,9 @@ impl Backend {
 pub struct Opened {
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn InvalidationBus>,
+    /// Where sign-in attempts are counted: this process for SQLite, the
+    /// shared database for PostgreSQL.
+    pub attempts: Arc<dyn AttemptStore>,
     /// Set for PostgreSQL: the store to listen on for invalidations.
     pub listen: Option<PgStore>,
 }
@@ -53,6 +56,7 @@ pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Opened> {
             Ok(Opened {
                 store: Arc::new(store),
                 bus: Arc::new(LocalOnly),
+                attempts: Arc::new(MemoryAttempts::default()),
                 listen: None,
             })
         }
@@ -63,6 +67,7 @@ pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Opened> {
             Ok(Opened {
                 store: Arc::new(store.clone()),
                 bus: Arc::new(store.clone()),
+                attempts: Arc::new(store.clone()),
                 listen: Some(store),
             })
         }

@@ -18,6 +18,7 @@ use keyward_core::store::{Store, StoreResult};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
+mod attempts;
 mod leases;
 pub mod notify;
 mod oauth;

@@ -377,3 +377,69 @@ async fn a_test_database_left_undropped_is_dropped_with_its_guard() {
     assert!(left.is_none(), "database {name} dropped");
     assert!(store.ping().await.is_err(), "its connections were closed");
 }
+
+/// Attempts counted in the database: of concurrent reservations at most the
+/// limit pass, a release gives one back only in its window, windows end,
+/// and purges forget ended windows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attempts_hold_their_limit_under_concurrency() {
+    use keyward_core::store::{AttemptOutcome, AttemptStore};
+    let (db, store) = setup().await;
+    let window = Duration::minutes(15);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..50 {
+        let store = store.clone();
+        tasks.spawn(async move { store.reserve_attempt("login:victim", 5, window, T0).await });
+    }
+    let mut reserved = Vec::new();
+    while let Some(outcome) = tasks.join_next().await {
+        if let AttemptOutcome::Reserved { window_start } = outcome.unwrap().unwrap() {
+            reserved.push(window_start);
+        }
+    }
+    assert_eq!(
+        reserved.len(),
+        5,
+        "exactly the limit of 50 concurrent reservations"
+    );
+    let refused = store
+        .reserve_attempt("login:victim", 5, window, T0)
+        .await
+        .unwrap();
+    assert_eq!(
+        refused,
+        AttemptOutcome::Refused {
+            retry_at: T0 + window
+        }
+    );
+    store.release_attempt("login:victim", T0).await.unwrap();
+    assert!(matches!(
+        store
+            .reserve_attempt("login:victim", 5, window, T0)
+            .await
+            .unwrap(),
+        AttemptOutcome::Reserved { .. }
+    ));
+    // The window ends: a fresh one starts.
+    let later = T0 + window;
+    assert_eq!(
+        store
+            .reserve_attempt("login:victim", 5, window, later)
+            .await
+            .unwrap(),
+        AttemptOutcome::Reserved {
+            window_start: later
+        }
+    );
+    store.release_attempt("login:victim", T0).await.unwrap();
+    assert_eq!(
+        store
+            .purge_attempts(later - Duration::seconds(1))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(store.purge_attempts(later).await.unwrap(), 1);
+    store.reset_attempts("login:victim").await.unwrap();
+    teardown(db, store).await;
+}

@@ -10,16 +10,27 @@ use uuid::Uuid;
 use super::Keyward;
 use super::cache::Loaded;
 use super::credential::{CredentialRef, OAuthGrant, Principal, Rejection, Verified};
+use super::sessions::{ip_key, throttled};
 use crate::error::{Error, Result};
 use crate::model::{OAuthTokenKind, SecretSlot, TokenState, User, UserStatus};
 use crate::scope::ScopeSet;
 use crate::secret::{Digest, PlainSecret, SecretKind};
+use crate::store::AttemptStore;
 
 /// Whether a check may be answered from the cache.
 #[derive(Debug, Clone, Copy)]
 enum Freshness {
     Cached,
     Store,
+}
+
+/// Whose failures a check counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    /// The caller's own credential: a failure counts against its address.
+    Caller,
+    /// A secret someone else presents (verification, introspection).
+    Open,
 }
 
 /// A session's `last_seen_at` is written at most this often.
@@ -34,7 +45,10 @@ impl Keyward {
         claimed_id: Option<&str>,
         ip: Option<std::net::IpAddr>,
     ) -> Result<Principal> {
-        let verified = match self.check_secret(presented, ip).await? {
+        let verified = match self
+            .check(presented, ip, Freshness::Cached, Gate::Caller)
+            .await?
+        {
             Ok(v) => v,
             Err(_) => return Err(Error::unauthenticated()),
         };
@@ -61,7 +75,8 @@ impl Keyward {
         presented: &str,
         ip: Option<std::net::IpAddr>,
     ) -> Result<std::result::Result<Verified, Rejection>> {
-        self.check(presented, ip, Freshness::Cached).await
+        self.check(presented, ip, Freshness::Cached, Gate::Open)
+            .await
     }
 
     /// As [`Self::check_secret`], but always asks the store (and refreshes
@@ -72,7 +87,8 @@ impl Keyward {
         &self,
         presented: &str,
     ) -> Result<std::result::Result<Verified, Rejection>> {
-        self.check(presented, None, Freshness::Store).await
+        self.check(presented, None, Freshness::Store, Gate::Open)
+            .await
     }
 
     async fn check(
@@ -80,17 +96,27 @@ impl Keyward {
         presented: &str,
         ip: Option<std::net::IpAddr>,
         freshness: Freshness,
+        gate: Gate,
     ) -> Result<std::result::Result<Verified, Rejection>> {
+        let now = self.inner.clock.now();
         let Some(secret) = PlainSecret::parse(presented.trim()) else {
+            if gate == Gate::Caller {
+                self.count_auth_failure(ip, now).await?;
+            }
             return Ok(Err(Rejection::NotFound));
         };
-        let now = self.inner.clock.now();
         let digest = self.inner.hasher.digest(&secret);
         let cache = &self.inner.cache;
         let hit = match freshness {
             Freshness::Cached => cache.get(&digest, now),
             Freshness::Store => None,
         };
+        // A caller's secret that is not known good is checked (and the
+        // store read) only while its address has failed too few times.
+        let known_good = hit.as_ref().is_some_and(|h| h.answer.is_ok());
+        if gate == Gate::Caller && !known_good {
+            self.pass_auth_gate(ip, now).await?;
+        }
         let answer = match hit {
             Some(hit) => hit.answer.clone(),
             None => {
@@ -113,7 +139,49 @@ impl Keyward {
                 .usage
                 .record(verified.principal.credential.id, now, ip);
         }
+        if gate == Gate::Caller && answer.is_err() {
+            self.count_auth_failure(ip, now).await?;
+        }
         Ok(answer)
+    }
+
+    /// `resource_exhausted` when the address has used up its failed
+    /// credential checks in the window (`auth_failures_per_ip`).
+    async fn pass_auth_gate(
+        &self,
+        ip: Option<std::net::IpAddr>,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let settings = &self.inner.settings;
+        let key = format!("auth:{}", ip_key(ip));
+        let failures = &self.inner.auth_failures;
+        match failures.peek_attempts(
+            &key,
+            settings.auth_failures_per_ip,
+            settings.login_window,
+            now,
+        ) {
+            Some(retry_at) => Err(throttled(
+                "too many failed credential checks from this address; try again later",
+                retry_at - now,
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts a failed credential check of the address.
+    async fn count_auth_failure(
+        &self,
+        ip: Option<std::net::IpAddr>,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        let settings = &self.inner.settings;
+        let key = format!("auth:{}", ip_key(ip));
+        self.inner
+            .auth_failures
+            .reserve_attempt(&key, u32::MAX, settings.login_window, now)
+            .await?;
+        Ok(())
     }
 
     async fn load_api_token(&self, digest: &Digest, now: OffsetDateTime) -> Result<Loaded> {

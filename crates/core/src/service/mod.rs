@@ -22,7 +22,7 @@ pub use apps::{CreateApp, IssuedApp, UpdateApp};
 pub use cache::{CacheSettings, CredentialCache, Invalidation, InvalidationBus, LocalOnly};
 pub use credential::{CredentialRef, OAuthGrant, Principal, Rejection, Verified};
 pub use sessions::LoginOutcome;
-pub use throttle::FailureThrottle;
+pub use throttle::MemoryAttempts;
 pub use tokens::{
     CreateToken, IssuedToken, PreviousView, RenewToken, RenewalInput, TokenQuery, TokenView,
     UpdateToken,
@@ -37,7 +37,7 @@ use crate::password::PasswordHasher;
 use crate::random::Random;
 use crate::scope::Policy;
 use crate::secret::{SecretHasher, ServerKey};
-use crate::store::Store;
+use crate::store::{AttemptStore, Store};
 
 /// Keyward's services: everything a use case needs, shared by the HTTP layer,
 /// the CLI and the background tasks. Cheap to clone.
@@ -58,35 +58,10 @@ struct Inner {
     cache: CredentialCache,
     bus: Arc<dyn InvalidationBus>,
     token_writer: oauth::TokenWriter,
-    throttles: Throttles,
-}
-
-/// The failure counters of password and client-secret checks (see
-/// [`FailureThrottle`]).
-struct Throttles {
-    /// Per username and client address.
-    user_at_ip: FailureThrottle,
-    /// Per username, all addresses together.
-    user: FailureThrottle,
-    /// Per client address: logins and client authentications alike.
-    ip: FailureThrottle,
-    /// Per OAuth client and client address.
-    client_at_ip: FailureThrottle,
-    /// Per OAuth client, all addresses together.
-    client: FailureThrottle,
-}
-
-impl Throttles {
-    fn new(settings: &Settings) -> Self {
-        let window = settings.login_window;
-        Self {
-            user_at_ip: FailureThrottle::new(settings.login_failures_per_user, window),
-            user: FailureThrottle::new(settings.login_failures_per_user_all_ips, window),
-            ip: FailureThrottle::new(settings.login_failures_per_ip, window),
-            client_at_ip: FailureThrottle::new(settings.client_failures, window),
-            client: FailureThrottle::new(settings.client_failures_all_ips, window),
-        }
-    }
+    /// Where attempts of password and client-secret checks are counted.
+    attempts: Arc<dyn AttemptStore>,
+    /// Failed credential checks per client address (this instance's).
+    auth_failures: MemoryAttempts,
 }
 
 /// The ports and policy [`Keyward`] is built from.
@@ -100,6 +75,9 @@ pub struct Parts {
     pub cache: CacheSettings,
     /// How invalidations reach other instances ([`LocalOnly`] for one).
     pub bus: Arc<dyn InvalidationBus>,
+    /// Where attempts are counted: [`MemoryAttempts`] for one instance, the
+    /// shared database for several.
+    pub attempts: Arc<dyn AttemptStore>,
 }
 
 impl Keyward {
@@ -113,13 +91,15 @@ impl Keyward {
             settings,
             cache,
             bus,
+            attempts,
         } = parts;
         let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         Self {
             inner: Arc::new(Inner {
                 hasher: SecretHasher::new(&server_key),
                 passwords: PasswordHasher::new(random.clone(), workers),
-                throttles: Throttles::new(&settings),
+                attempts,
+                auth_failures: MemoryAttempts::default(),
                 usage: UsageRecorder::default(),
                 cache: CredentialCache::new(cache),
                 bus,
@@ -195,6 +175,12 @@ impl Keyward {
             .store
             .purge_oauth(now - time::Duration::days(1), now)
             .await?;
-        Ok(secrets + sessions + oauth)
+        let window = self.inner.settings.login_window;
+        let attempts = self.inner.attempts.purge_attempts(now - window).await?;
+        self.inner
+            .auth_failures
+            .purge_attempts(now - window)
+            .await?;
+        Ok(secrets + sessions + oauth + attempts)
     }
 }

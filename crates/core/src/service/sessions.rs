@@ -89,16 +89,22 @@ impl Keyward {
         }
         let now = self.inner.clock.now();
         let ip_key = ip_key(ip);
-        let at_ip = format!("{user_key}\n{ip_key}");
-        let throttles = &self.inner.throttles;
+        let at_ip = format!("login-at:{user_key}\n{ip_key}");
+        let settings = &self.inner.settings;
         let attempt = throttle::reserve_all(
+            self.inner.attempts.as_ref(),
             [
-                (&throttles.user_at_ip, at_ip.clone()),
-                (&throttles.ip, ip_key),
-                (&throttles.user, user_key.clone()),
+                (at_ip.clone(), settings.login_failures_per_user),
+                (format!("ip:{ip_key}"), settings.login_failures_per_ip),
+                (
+                    format!("login:{user_key}"),
+                    settings.login_failures_per_user_all_ips,
+                ),
             ],
+            settings.login_window,
             now,
         )
+        .await?
         .map_err(|wait| throttled("too many failed logins; try again later", wait))?;
 
         let found = self.inner.store.find_user_for_login(&user_key).await?;
@@ -109,8 +115,8 @@ impl Keyward {
             .await?;
         match found {
             Some((user, _)) if ok && user.status == UserStatus::Active => {
-                attempt.succeeded();
-                throttles.user_at_ip.reset(&at_ip);
+                attempt.succeeded().await?;
+                self.inner.attempts.reset_attempts(&at_ip).await?;
                 Ok(user)
             }
             // The reservation stays: one failure counted.

@@ -324,3 +324,85 @@ async fn a_cross_site_consent_post_is_refused() {
     assert!(r.location().is_none(), "no code is sent anywhere");
     app.stop().await;
 }
+
+/// On PostgreSQL the sign-in budget is one for the whole service: guesses
+/// spread over two instances at once still get through at most the limit.
+#[tokio::test]
+async fn the_login_budget_holds_across_instances() {
+    let (a, b) = crate::instances::pair().await;
+    a.user("shared-victim", &["member"]).await;
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..30 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        guesses.spawn(send(app.request(Method::POST, "/api/v1/login").json(
+            &json!({"username": "shared-victim", "password": format!("guess {i}")}),
+        )));
+    }
+    let results = guesses.join_all().await;
+    let checked = results
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert!(
+        checked <= 5,
+        "{checked} guesses checked across two instances"
+    );
+    let (status, _) = send(
+        b.request(Method::POST, "/api/v1/login")
+            .json(&json!({"username": "shared-victim", "password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "B knows A's count");
+    b.stop().await;
+    a.stop().await;
+}
+
+/// Failed credential checks from one address: after `auth_failures_per_ip`
+/// of them, 429 with Retry-After before any lookup; a secret already known
+/// good still passes, and the window's end lets the address in again.
+#[tokio::test]
+async fn a_flood_of_bad_secrets_is_cut_off_per_address() {
+    let app = TestApp::spawn_with(|c| c.auth_failures_per_ip = 5).await;
+    let session = app.session("flooded", &["member"]).await;
+    let known = app
+        .create_token(&session, json!({"name": "known", "scopes": ["iguide.ro"]}))
+        .await;
+    let known = known["token"].as_str().unwrap().to_owned();
+    let unseen = app
+        .create_token(&session, json!({"name": "unseen", "scopes": ["iguide.ro"]}))
+        .await;
+    let unseen = unseen["token"].as_str().unwrap().to_owned();
+    assert_eq!(app.me_status(&known).await, StatusCode::OK);
+    // Well-formed secrets (valid checksum) nobody issued.
+    let random = || {
+        keyward_core::secret::PlainSecret::generate(
+            keyward_core::secret::SecretKind::ApiToken,
+            &keyward_core::random::OsRandom,
+        )
+        .expose()
+        .to_owned()
+    };
+    for _ in 0..5 {
+        assert_eq!(app.me_status(&random()).await, StatusCode::UNAUTHORIZED);
+    }
+    let response = app
+        .bearer(Method::GET, "/api/v1/me", &random())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().contains_key("retry-after"));
+    assert_eq!(
+        app.me_status(&known).await,
+        StatusCode::OK,
+        "known good passes"
+    );
+    assert_eq!(
+        app.me_status(&unseen).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "an unchecked secret waits like any other"
+    );
+    app.advance(time::Duration::minutes(15));
+    assert_eq!(app.me_status(&unseen).await, StatusCode::OK);
+    app.stop().await;
+}

@@ -46,17 +46,27 @@ impl Keyward {
         {
             return Ok(client);
         }
-        let throttles = &self.inner.throttles;
+        let settings = &self.inner.settings;
         let ip_key = ip_key(ip);
         // Keyed on the parsed id, so that another spelling of it (upper
         // case, braces) shares its budget; an id that does not parse can
         // only fail, and counts against the address alone.
-        let mut keys = vec![(&throttles.ip, ip_key.clone())];
+        let mut budgets = vec![(format!("ip:{ip_key}"), settings.login_failures_per_ip)];
         if let Some(id) = parsed.0 {
-            keys.push((&throttles.client_at_ip, format!("{id}\n{ip_key}")));
-            keys.push((&throttles.client, id.to_string()));
+            budgets.push((
+                format!("client-at:{id}\n{ip_key}"),
+                settings.client_failures,
+            ));
+            budgets.push((format!("client:{id}"), settings.client_failures_all_ips));
         }
-        let attempt = throttle::reserve_all(keys, now).map_err(|wait| {
+        let attempt = throttle::reserve_all(
+            self.inner.attempts.as_ref(),
+            budgets,
+            settings.login_window,
+            now,
+        )
+        .await?
+        .map_err(|wait| {
             let mut err = OAuthError::new(
                 OAuthErrorCode::InvalidClient,
                 "too many failed client authentications; try again later",
@@ -90,7 +100,7 @@ impl Keyward {
         };
         match (app, owner) {
             (Some(app), Some(owner)) => {
-                attempt.succeeded();
+                attempt.succeeded().await?;
                 let client = Client {
                     app: app.into(),
                     owner: owner.into(),
