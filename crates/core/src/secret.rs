@@ -618,4 +618,54 @@ mod tests {
             assert_eq!(sum, expected);
         }
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn kinds() -> impl Strategy<Value = SecretKind> {
+            proptest::sample::select(SecretKind::ALL.to_vec())
+        }
+
+        proptest! {
+            /// Whatever is presented, parsing never panics, and what it
+            /// accepts is shaped like a secret of the kind its prefix names.
+            #[test]
+            fn parsing_any_string_is_safe(presented in ".{0,80}") {
+                if let Some(secret) = PlainSecret::parse(&presented) {
+                    prop_assert_eq!(secret.expose(), presented.as_str());
+                    prop_assert_eq!(secret.expose().len(), secret.kind().secret_len());
+                }
+            }
+
+            /// Near-misses of real secrets: every one-character change of a
+            /// generated secret is refused offline (the checksum catches a
+            /// single substitution).
+            #[test]
+            fn a_changed_character_is_refused(kind in kinds(), at in 0usize..62, with in "[0-9A-Za-z_]") {
+                let secret = if kind.is_located() {
+                    PlainSecret::generate_located(kind, Uuid::from_u128(u128::from(at as u64) * 977), &OsRandom)
+                } else {
+                    PlainSecret::generate(kind, &OsRandom)
+                };
+                prop_assert!(PlainSecret::parse(secret.expose()).is_some());
+                let text = secret.expose();
+                let at = at % text.len();
+                let mut changed: Vec<char> = text.chars().collect();
+                let with = with.chars().next().unwrap();
+                prop_assume!(changed[at] != with);
+                changed[at] = with;
+                let changed: String = changed.into_iter().collect();
+                prop_assert!(PlainSecret::parse(&changed).is_none(), "{} accepted", changed);
+            }
+
+            /// Prefixes and padding around a real secret are refused.
+            #[test]
+            fn surrounding_text_is_refused(before in "[ -~]{0,3}", after in "[ -~]{1,3}") {
+                let secret = PlainSecret::generate(SecretKind::ApiToken, &OsRandom);
+                let padded = format!("{before}{}{after}", secret.expose());
+                prop_assert!(PlainSecret::parse(&padded).is_none());
+            }
+        }
+    }
 }

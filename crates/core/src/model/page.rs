@@ -166,4 +166,23 @@ mod tests {
         let last = Page::of(vec![1, 2], &request, key);
         assert_eq!(last.next, None);
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any cursor text decodes without panicking; every key
+            /// round-trips.
+            #[test]
+            fn cursors_are_safe_and_round_trip(text in "[ -~]{0,200}", seconds in -10_000_000_000i64..10_000_000_000, id in any::<u128>()) {
+                let _ = PageKey::decode(&text);
+                let key = PageKey {
+                    created_at: OffsetDateTime::from_unix_timestamp(seconds).unwrap(),
+                    id: Uuid::from_u128(id),
+                };
+                prop_assert_eq!(PageKey::decode(&key.encode()), Some(key));
+            }
+        }
+    }
 }

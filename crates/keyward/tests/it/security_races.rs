@@ -234,7 +234,10 @@ async fn deleting_an_app_under_load_never_answers_500() {
             }
         }
     }
-    assert!(statuses.get(&200).is_some_and(|n| *n >= 200), "{statuses:?}");
+    assert!(
+        statuses.get(&200).is_some_and(|n| *n >= 200),
+        "{statuses:?}"
+    );
     app.stop().await;
 }
 

@@ -205,4 +205,45 @@ mod tests {
             "10.0.0.0/8"
         );
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any CIDR list text parses or is refused without panicking;
+            /// parsed networks print back as what they contain.
+            #[test]
+            fn cidr_lists_are_safe(text in "[0-9a-f.:/, ]{0,60}") {
+                if let Ok(nets) = parse_cidrs([text.as_str()]) {
+                    for net in nets {
+                        prop_assert_eq!(net.to_string().parse::<IpNet>().unwrap(), net);
+                    }
+                }
+            }
+
+            /// Whatever the forwarding headers say, the answer is the peer
+            /// unless it is trusted, and never a trusted proxy when an
+            /// untrusted hop is named to its right.
+            #[test]
+            fn forwarded_headers_never_outrank_an_untrusted_peer(
+                xff in "[ -~]{0,80}",
+                forwarded in "[ -~]{0,80}",
+                peer in any::<[u8; 4]>(),
+            ) {
+                let mut h = HeaderMap::new();
+                for (name, value) in [("x-forwarded-for", &xff), ("forwarded", &forwarded)] {
+                    if let Ok(v) = HeaderValue::from_str(value) {
+                        h.insert(name, v);
+                    }
+                }
+                let trusted = parse_cidrs(["10.0.0.0/8"]).unwrap();
+                let peer = IpAddr::from(peer);
+                let found = client_ip(peer, &h, &trusted);
+                if !trusted[0].contains(&peer) {
+                    prop_assert_eq!(found, peer);
+                }
+            }
+        }
+    }
 }

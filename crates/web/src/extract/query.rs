@@ -88,4 +88,21 @@ mod tests {
         assert_eq!(field_of("limit=1&limit=2"), "limit");
         assert_eq!(field_of("neverExpires=maybe"), "neverExpires");
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any query string is parsed or refused as invalid_argument,
+            /// never a panic.
+            #[test]
+            fn any_query_is_safe(query in "[ -~]{0,120}") {
+                if let Err(err) = parse::<Q>(&query) {
+                    let invalid = matches!(err.into_error(), keyward_core::Error::InvalidArgument { .. });
+                    prop_assert!(invalid);
+                }
+            }
+        }
+    }
 }

@@ -138,4 +138,40 @@ mod tests {
             .is_err()
         );
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn urlencoded(value: &str) -> String {
+            form_urlencoded::byte_serialize(value.as_bytes()).collect()
+        }
+
+        proptest! {
+            /// Any Authorization header and body parse without panicking.
+            #[test]
+            fn any_header_is_safe(value in "[ -~]{0,120}", body in "[ -~]{0,60}") {
+                let mut headers = HeaderMap::new();
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    headers.insert(header::AUTHORIZATION, v);
+                }
+                let mut params = Params::parse(body.as_bytes());
+                let _ = presented(&headers, &mut params, Some(&body));
+            }
+
+            /// Basic credentials round-trip whatever the id and secret hold,
+            /// once each is form-urlencoded as RFC 6749 §2.3.1 asks.
+            #[test]
+            fn basic_credentials_round_trip(id in "\\PC{1,20}", secret in "\\PC{1,40}") {
+                let mut body = Params::default();
+                match presented(&basic(&urlencoded(&id), &urlencoded(&secret)), &mut body, None) {
+                    Ok(Presented::Client { id: got_id, secret: got_secret }) => {
+                        prop_assert_eq!(got_id, id);
+                        prop_assert_eq!(got_secret, secret);
+                    }
+                    other => prop_assert!(false, "{:?}", other),
+                }
+            }
+        }
+    }
 }

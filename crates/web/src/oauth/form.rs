@@ -55,4 +55,23 @@ mod tests {
         assert_eq!(p.get("c"), Some("x y"));
         assert!(Params::parse(b"scope=a+b").repeated.is_none());
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Any body parses without panicking; a parameter that appears
+            /// twice with values is reported as repeated, and empty values
+            /// count as absent.
+            #[test]
+            fn any_body_parses(raw in proptest::collection::vec(any::<u8>(), 0..200), name in "[a-z_]{1,10}", a in "[a-z0-9]{1,5}", b in "[a-z0-9]{1,5}") {
+                let _ = Params::parse(&raw);
+                let twice = format!("{name}={a}&{name}={b}");
+                prop_assert_eq!(Params::parse(twice.as_bytes()).repeated, Some(name.clone()));
+                let empty = format!("{name}=");
+                prop_assert!(Params::parse(empty.as_bytes()).get(&name).is_none());
+            }
+        }
+    }
 }

@@ -287,4 +287,39 @@ mod tests {
             "names are not IP literals"
         );
     }
+
+    mod props {
+        use super::redirect_matches;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// A registered URI always matches itself; matching any pair of
+            /// strings never panics; and anything that matches a non-loopback
+            /// URI is that URI, to the byte.
+            #[test]
+            fn redirect_matching_is_exact(
+                registered in "https://[a-z]{1,8}\\.example(:[0-9]{2,4})?/[a-z/]{0,8}(\\?[a-z=&]{0,6})?",
+                presented in "[ -~]{0,40}",
+            ) {
+                prop_assert!(redirect_matches(&registered, &registered));
+                if redirect_matches(&registered, &presented) {
+                    prop_assert_eq!(&presented, &registered);
+                }
+            }
+
+            /// Loopback IP literals may differ only in the port.
+            #[test]
+            fn loopback_matches_only_up_to_the_port(port in 1u16.., path in "/[a-z]{0,6}", other in "/[a-z]{0,6}") {
+                let registered = format!("http://127.0.0.1{path}");
+                let same = format!("http://127.0.0.1:{port}{path}");
+                let elsewhere = format!("http://127.0.0.1:{port}{other}");
+                let other_host = format!("http://127.0.0.2:{port}{path}");
+                prop_assert!(redirect_matches(&registered, &same));
+                if other != path {
+                    prop_assert!(!redirect_matches(&registered, &elsewhere));
+                }
+                prop_assert!(!redirect_matches(&registered, &other_host));
+            }
+        }
+    }
 }

@@ -130,3 +130,31 @@ pub fn scope_param(scopes: &ScopeSet) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A scope parameter of any text parses without panicking into
+        /// non-empty, space-free names, and a set written as a parameter
+        /// reads back as itself.
+        #[test]
+        fn scope_parameters_parse_and_round_trip(text in "[ -~]{0,80}", names in proptest::collection::btree_set("[a-z.]{1,8}", 0..5)) {
+            for scope in parse_scope_param(&text) {
+                prop_assert!(!scope.is_empty() && !scope.contains(' '));
+            }
+            let set: ScopeSet = names.into_iter().collect();
+            prop_assert_eq!(parse_scope_param(&scope_param(&set)), set);
+        }
+
+        /// Error descriptions only ever hold the characters RFC 6749 §5.2
+        /// allows, whatever they were made from.
+        #[test]
+        fn error_descriptions_keep_to_the_allowed_characters(text in "\\PC{0,60}") {
+            let err = OAuthError::new(OAuthErrorCode::InvalidRequest, &text);
+            prop_assert!(err.description.chars().all(|c| matches!(c, '\x20'..='\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e')));
+        }
+    }
+}
