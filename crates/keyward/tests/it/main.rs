@@ -14,6 +14,7 @@ mod errors;
 mod harness;
 mod instances;
 mod kill;
+mod logs;
 mod metrics;
 mod oauth_authorize;
 mod oauth_client_auth;
