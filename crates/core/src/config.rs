@@ -57,6 +57,8 @@ pub struct Settings {
     pub client_failures_all_ips: u32,
     /// The issuer URL (RFC 8414), without a trailing slash.
     pub issuer: String,
+    /// How long audit events are kept.
+    pub audit_retention: Duration,
 }
 
 impl Default for Settings {
@@ -83,6 +85,7 @@ impl Default for Settings {
             client_failures: 10,
             client_failures_all_ips: 100,
             issuer: "http://127.0.0.1:8080".into(),
+            audit_retention: Duration::days(400),
         }
     }
 }

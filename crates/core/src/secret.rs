@@ -108,6 +108,11 @@ impl SecretKind {
         }
     }
 
+    /// The kind whose [`Self::as_str`] name this is.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     /// The name used in API responses (`credential.kind`, `verify.kind`).
     pub fn as_str(self) -> &'static str {
         match self {

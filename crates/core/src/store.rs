@@ -13,9 +13,10 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::model::{
-    ApiToken, AuthCode, NewApiToken, NewAuthCode, NewOAuthApp, NewOAuthToken, NewSession,
-    NewTokenSecret, NewUser, OAuthApp, OAuthAppUpdate, OAuthToken, PageRequest, SecretSlot,
-    Session, TokenFilter, TokenUpdate, TokenUsage, User, UserFilter, UserUpdate,
+    ApiToken, AuditEvent, AuditFilter, AuthCode, NewApiToken, NewAuthCode, NewOAuthApp,
+    NewOAuthToken, NewSession, NewTokenSecret, NewUser, OAuthApp, OAuthAppUpdate, OAuthToken,
+    PageRequest, SecretSlot, Session, TokenFilter, TokenUpdate, TokenUsage, User, UserFilter,
+    UserUpdate,
 };
 use crate::secret::Digest;
 
@@ -340,9 +341,28 @@ pub trait AttemptStore: Send + Sync {
     async fn purge_attempts(&self, started_before: OffsetDateTime) -> StoreResult<u64>;
 }
 
+/// The audit log. Events of changes are written by the changes' own store
+/// methods, in their transactions; this writes events that stand alone
+/// (a refused sign-in) and reads them back.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    /// Writes events that belong to no change.
+    async fn insert_audit_events(&self, events: &[AuditEvent]) -> StoreResult<()>;
+    /// A page of events matching `filter`, ordered by `(at, id)`.
+    async fn list_audit_events(
+        &self,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Vec<AuditEvent>>;
+    /// Deletes events from before `before`; returns how many.
+    async fn purge_audit_events(&self, before: OffsetDateTime) -> StoreResult<u64>;
+}
+
 /// Everything Keyward keeps.
 #[async_trait]
-pub trait Store: UserStore + SessionStore + TokenStore + OAuthStore + LeaseStore + 'static {
+pub trait Store:
+    UserStore + SessionStore + TokenStore + OAuthStore + LeaseStore + AuditStore + 'static
+{
     /// Whether the database answers.
     async fn ping(&self) -> StoreResult<()>;
     /// A short name for logs and `/readyz`: `sqlite` or `postgres`.

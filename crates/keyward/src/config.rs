@@ -107,6 +107,8 @@ pub struct Config {
     pub cache_ttl_seconds: i64,
     /// `text` or `json`.
     pub log_format: String,
+    /// How long audit events are kept, in days.
+    pub audit_retention_days: i64,
     /// Compatibility profiles to switch on: `circularo`, `apinizer`.
     #[serde(deserialize_with = "list")]
     pub compat_profiles: Vec<String>,
@@ -163,6 +165,7 @@ impl Default for Config {
             cache_capacity: CacheSettings::default().capacity,
             cache_ttl_seconds: CacheSettings::default().ttl.whole_seconds(),
             log_format: "text".into(),
+            audit_retention_days: 400,
             compat_profiles: Vec::new(),
             trusted_proxies: Vec::new(),
         }
@@ -382,6 +385,10 @@ impl Config {
             client_failures: self.client_auth_failures.max(1),
             client_failures_all_ips: self.client_auth_failures_all_ips.max(1),
             issuer: self.issuer()?,
+            audit_retention: Duration::days(positive(
+                "audit_retention_days",
+                self.audit_retention_days,
+            )?),
         })
     }
 }

@@ -52,6 +52,7 @@
 //! message naming what went wrong; the check's name is printed to stderr
 //! before it runs.
 
+pub mod audit;
 pub mod fixtures;
 pub mod leases;
 pub mod limits;
@@ -77,6 +78,11 @@ async fn check(name: &str, run: impl Future<Output = ()>) {
 pub async fn run_all(store: Arc<dyn Store>) {
     let s = store.as_ref();
     check("store answers", basics(s)).await;
+    check(
+        "audit::events_round_trip_and_filter",
+        audit::events_round_trip_and_filter(s),
+    )
+    .await;
 
     check("users::insert_and_find", users::insert_and_find(s)).await;
     check(

@@ -19,6 +19,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 mod attempts;
+mod audit;
 mod leases;
 pub mod notify;
 mod oauth;

@@ -16,6 +16,7 @@
 //!   SQLite's own clock is never read;
 //! - secrets are stored only as their keyed digests.
 
+mod audit;
 mod checkpoint;
 mod leases;
 mod oauth;

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{admin, apps, health, session, tokens, verify};
+use crate::api::{admin, apps, audit, health, session, tokens, verify};
 use crate::compat::{Profiles, apinizer, circularo};
 use crate::oauth::{authorize, introspect, metadata, token};
 use crate::state::AppState;
@@ -130,6 +130,7 @@ pub fn api_router(compat: Profiles) -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(admin::list_tokens))
         .routes(routes!(admin::list_apps))
+        .routes(routes!(audit::list))
         .routes(routes!(tokens::create, tokens::list))
         .routes(routes!(tokens::get, tokens::update, tokens::delete))
         .routes(routes!(tokens::rotate))

@@ -1,12 +1,14 @@
 //! The domain's records: what a user, a session and an API token are, as the
 //! services see them and the store keeps them.
 
+pub mod audit;
 pub mod oauth;
 pub mod page;
 pub mod session;
 pub mod token;
 pub mod user;
 
+pub use audit::{AuditAction, AuditEvent, AuditFilter, AuditOutcome, TargetType};
 pub use oauth::{
     AuthCode, GrantType, NewAuthCode, NewOAuthApp, NewOAuthToken, OAuthApp, OAuthAppUpdate,
     OAuthToken, OAuthTokenKind,

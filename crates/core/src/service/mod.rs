@@ -3,6 +3,7 @@
 
 mod actor;
 mod apps;
+mod audit;
 mod auth;
 mod cache;
 mod credential;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 
 pub use actor::Actor;
 pub use apps::{CreateApp, IssuedApp, UpdateApp};
+pub use audit::Target;
 pub use cache::{CacheSettings, CredentialCache, Invalidation, InvalidationBus, LocalOnly};
 pub use credential::{CredentialRef, OAuthGrant, Principal, Rejection, Verified};
 pub use sessions::LoginOutcome;
@@ -177,10 +179,15 @@ impl Keyward {
             .await?;
         let window = self.inner.settings.login_window;
         let attempts = self.inner.attempts.purge_attempts(now - window).await?;
+        let audit = self
+            .inner
+            .store
+            .purge_audit_events(now - self.inner.settings.audit_retention)
+            .await?;
         self.inner
             .auth_failures
             .purge_attempts(now - window)
             .await?;
-        Ok(secrets + sessions + oauth + attempts)
+        Ok(secrets + sessions + oauth + attempts + audit)
     }
 }

@@ -4,9 +4,10 @@
 
 use time::OffsetDateTime;
 
+use super::audit::Target;
 use super::{Actor, Invalidation, Keyward, throttle};
 use crate::error::{Error, Result};
-use crate::model::{NewSession, User, UserStatus};
+use crate::model::{AuditAction, AuditOutcome, NewSession, TargetType, User, UserStatus};
 use crate::password::Password;
 use crate::random;
 use crate::secret::{PlainSecret, SecretKind};
@@ -42,7 +43,7 @@ impl Keyward {
         username: &str,
         password: String,
     ) -> Result<LoginOutcome> {
-        let user = self.check_password(username, password, actor.ip).await?;
+        let user = self.check_password(actor, username, password).await?;
         let now = self.inner.clock.now();
         let secret = PlainSecret::generate(SecretKind::Session, self.inner.random.as_ref());
         let session = NewSession {
@@ -78,10 +79,11 @@ impl Keyward {
     /// at this address.
     pub(crate) async fn check_password(
         &self,
+        actor: &Actor,
         username: &str,
         password: String,
-        ip: Option<std::net::IpAddr>,
     ) -> Result<User> {
+        let ip = actor.ip;
         let password = Password::presented("password", password)?;
         let user_key = username.trim().to_lowercase();
         if user_key.is_empty() || user_key.chars().count() > 254 {
@@ -119,8 +121,25 @@ impl Keyward {
                 self.inner.attempts.reset_attempts(&at_ip).await?;
                 Ok(user)
             }
-            // The reservation stays: one failure counted.
-            _ => Err(invalid_login()),
+            // The reservation stays: one failure counted. The event names
+            // the user if there is one, never what was typed (a password
+            // typed into the username field must not end up on record).
+            found => {
+                let owner = found.map(|(user, _)| user.id);
+                let event = self.audit_event(
+                    actor,
+                    AuditAction::SessionLoginFailed,
+                    Target {
+                        kind: TargetType::User,
+                        id: owner,
+                        owner,
+                    },
+                    AuditOutcome::Failure,
+                    serde_json::json!({"reason": "unknown user, wrong password or disabled"}),
+                );
+                self.record_audit(event).await;
+                Err(invalid_login())
+            }
         }
     }
 

@@ -226,7 +226,7 @@ impl Keyward {
         }
         let user = caller.user.clone();
         let new = Password::new("new", new, &user.username)?;
-        self.check_password(&user.username, current, actor.ip)
+        self.check_password(actor, &user.username, current)
             .await
             .map_err(|err| match err {
                 Error::Unauthenticated(_) | Error::InvalidArgument { .. } => {

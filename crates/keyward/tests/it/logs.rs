@@ -356,7 +356,10 @@ async fn no_secret_reaches_a_log_line_at_trace_level() {
     let _ = server.wait();
     let text = std::fs::read_to_string(&log_path).unwrap();
     // Every statement and every request was logged: the most there is.
-    assert!(text.contains("sqlx::query") && text.contains("db.statement"), "statements logged");
+    assert!(
+        text.contains("sqlx::query") && text.contains("db.statement"),
+        "statements logged"
+    );
     let requests = text.lines().filter(|l| l.contains("\"route\":")).count();
     assert!(requests >= 30, "every request logged ({requests} lines)");
     secrets.sort();

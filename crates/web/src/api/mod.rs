@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod apps;
+pub mod audit;
 pub mod health;
 pub mod paging;
 pub mod session;

@@ -24,7 +24,7 @@ impl Keyward {
         password: String,
         scope: Option<&str>,
     ) -> Result<TokenResponse, OAuthError> {
-        let user = match self.check_password(username, password, actor.ip).await {
+        let user = match self.check_password(actor, username, password).await {
             Ok(user) => user,
             Err(Error::ResourceExhausted { retry_after, .. }) => {
                 let mut err = OAuthError::new(
