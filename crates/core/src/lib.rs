@@ -11,6 +11,7 @@ pub mod error;
 pub mod model;
 pub mod password;
 pub mod random;
+pub mod rows;
 pub mod scope;
 pub mod secret;
 pub mod service;

@@ -18,6 +18,7 @@ use crate::model::{
     PageRequest, SecretSlot, Session, TokenFilter, TokenUpdate, TokenUsage, User, UserFilter,
     UserUpdate,
 };
+use crate::scope::ScopeSet;
 use crate::secret::Digest;
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -33,6 +34,17 @@ pub enum UserChange {
     /// The change would leave no active user with the `admin` role;
     /// nothing was written.
     LastAdmin,
+}
+
+/// An OAuth token read with what judging it needs (the verification path's
+/// one query on a cache miss): its app's current scope and its user.
+#[derive(Debug, Clone)]
+pub struct OAuthTokenGrant {
+    pub token: OAuthToken,
+    /// The scope its app holds now (it may have shrunk since issuance);
+    /// `None` for a token issued to no app.
+    pub app_scopes: Option<ScopeSet>,
+    pub owner: User,
 }
 
 #[async_trait]
@@ -69,6 +81,11 @@ pub trait UserStore: Send + Sync {
 pub trait SessionStore: Send + Sync {
     async fn insert_session(&self, session: &NewSession) -> StoreResult<()>;
     async fn find_session(&self, digest: &Digest) -> StoreResult<Option<Session>>;
+    /// As [`Self::find_session`], with the session's user, in one query.
+    async fn find_session_with_owner(
+        &self,
+        digest: &Digest,
+    ) -> StoreResult<Option<(Session, User)>>;
     /// Moves `last_seen_at` forward (never back).
     async fn touch_session(&self, id: Uuid, at: OffsetDateTime) -> StoreResult<()>;
     /// Returns whether a session was deleted.
@@ -130,6 +147,12 @@ pub trait TokenStore: Send + Sync {
         &self,
         digest: &Digest,
     ) -> StoreResult<Option<(ApiToken, SecretSlot)>>;
+    /// As [`Self::find_token_by_secret`], with the token's owner, in one
+    /// query: what verifying a secret reads on a cache miss.
+    async fn find_token_by_secret_with_owner(
+        &self,
+        digest: &Digest,
+    ) -> StoreResult<Option<(ApiToken, SecretSlot, User)>>;
     /// A page of tokens matching `filter` as of `now`, ordered by
     /// `(created_at, id)`.
     async fn list_tokens(
@@ -202,6 +225,8 @@ pub trait OAuthStore: Send + Sync {
     /// atomically with the insert).
     async fn insert_app(&self, app: &NewOAuthApp, limit: u32) -> StoreResult<InsertApp>;
     async fn find_app(&self, client_id: Uuid) -> StoreResult<Option<OAuthApp>>;
+    /// As [`Self::find_app`], with the app's owner, in one query.
+    async fn find_app_with_owner(&self, client_id: Uuid) -> StoreResult<Option<(OAuthApp, User)>>;
     /// A page of one user's apps (every user's for `None`), ordered by
     /// `(created_at, client_id)`.
     async fn list_apps(
@@ -244,6 +269,13 @@ pub trait OAuthStore: Send + Sync {
     /// `digest` (compared in constant time), in any state (used, revoked,
     /// expired; until purged); the caller judges.
     async fn find_oauth_token(&self, id: Uuid, digest: &Digest) -> StoreResult<Option<OAuthToken>>;
+    /// As [`Self::find_oauth_token`], with its app's scope and its user, in
+    /// one query.
+    async fn find_oauth_token_grant(
+        &self,
+        id: Uuid,
+        digest: &Digest,
+    ) -> StoreResult<Option<OAuthTokenGrant>>;
     /// Marks the refresh token used and inserts `tokens`, in one transaction,
     /// only if it was neither used nor revoked. Returns whether it was fresh
     /// (on `false` nothing was inserted).

@@ -40,6 +40,11 @@
 //!   at most once (also concurrently), their new tokens written only then;
 //!   revocation of one token and of a family; purges with inclusive
 //!   cutoffs.
+//! - the verification path's joined reads (a credential with its owner, an
+//!   OAuth token with its app's scope) answer what the separate reads do;
+//! - one set of row rules for every store (`rows`): a previous secret
+//!   needs its end of grace, a renewal policy is whole, unknown states,
+//!   kinds and grant types are refused as damaged data;
 //! - leases: free or expired (`expires_at <= now`) ones are taken, live ones
 //!   are refused to other holders to the last fraction of a second and
 //!   extended by their own, release frees them, and of concurrent takers
@@ -56,7 +61,9 @@ pub mod audit;
 pub mod fixtures;
 pub mod leases;
 pub mod limits;
+pub mod lookups;
 pub mod oauth;
+pub mod rows;
 pub mod secrets;
 pub mod sessions;
 pub mod tokens;
@@ -242,6 +249,23 @@ pub async fn run_all(store: Arc<dyn Store>) {
         oauth::purge_deletes_expired_codes_and_tokens(s),
     )
     .await;
+
+    check("lookups::token_with_owner", lookups::token_with_owner(s)).await;
+    check(
+        "lookups::session_with_owner",
+        lookups::session_with_owner(s),
+    )
+    .await;
+    check("lookups::oauth_token_grant", lookups::oauth_token_grant(s)).await;
+    check("lookups::app_with_owner", lookups::app_with_owner(s)).await;
+
+    check(
+        "rows::previous_secret_needs_its_end_of_grace",
+        rows::previous_secret_needs_its_end_of_grace(),
+    )
+    .await;
+    check("rows::token_rows_are_whole", rows::token_rows_are_whole()).await;
+    check("rows::other_rows_are_checked", rows::other_rows_are_checked()).await;
 
     check(
         "leases::free_lease_is_acquired",

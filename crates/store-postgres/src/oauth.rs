@@ -15,16 +15,17 @@ use async_trait::async_trait;
 use keyward_core::error::StoreError;
 use keyward_core::model::{
     AuthCode, GrantType, NewAuthCode, NewOAuthApp, NewOAuthToken, OAuthApp, OAuthAppUpdate,
-    OAuthToken, OAuthTokenKind, PageRequest,
+    OAuthToken, PageRequest, User,
 };
+use keyward_core::rows::{AuthCodeRow, OAuthAppRow, OAuthTokenRow};
 use keyward_core::secret::Digest;
-use keyward_core::store::{InsertApp, OAuthStore, StoreResult};
+use keyward_core::store::{InsertApp, OAuthStore, OAuthTokenGrant, StoreResult};
 use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::rows::get;
+use crate::rows::{get, owner, owner_columns};
 use crate::{PgStore, db_error};
 
 /// The columns [`app`] reads, from `oauth_apps`.
@@ -73,37 +74,18 @@ fn oauth_error(err: sqlx::Error) -> StoreError {
 
 // ---- reading rows back (never panics: bad data is a database error) ----
 
-fn set(row: &PgRow, column: &str) -> StoreResult<BTreeSet<String>> {
-    Ok(get::<Vec<String>>(row, column)?.into_iter().collect())
-}
-
 /// Columns: `app_columns!`.
 fn app(row: &PgRow) -> StoreResult<OAuthApp> {
-    let client_id: Uuid = get(row, "client_id")?;
-    let grant_types = get::<Vec<String>>(row, "grant_types")?
-        .iter()
-        .map(|g| {
-            GrantType::parse(g).ok_or_else(|| {
-                StoreError::Database(format!("app {client_id}: unknown grant type {g:?}"))
-            })
-        })
-        .collect::<StoreResult<BTreeSet<GrantType>>>()?;
-    let digest: Vec<u8> = get(row, "secret_digest")?;
-    Ok(OAuthApp {
-        client_id,
+    OAuthApp::try_from(OAuthAppRow {
+        client_id: get(row, "client_id")?,
         user_id: get(row, "user_id")?,
         client_name: get(row, "client_name")?,
         description: get(row, "description")?,
         redirect_uris: get(row, "redirect_uris")?,
         logo_uri: get(row, "logo_uri")?,
-        scopes: set(row, "scopes")?,
-        grant_types,
-        secret_digest: Digest::from_slice(&digest).ok_or_else(|| {
-            StoreError::Database(format!(
-                "app {client_id}: secret digest of {} bytes",
-                digest.len()
-            ))
-        })?,
+        scopes: get(row, "scopes")?,
+        grant_types: get(row, "grant_types")?,
+        secret_digest: get(row, "secret_digest")?,
         secret_hint: get(row, "secret_hint")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
@@ -112,32 +94,28 @@ fn app(row: &PgRow) -> StoreResult<OAuthApp> {
 
 /// Columns: `code_columns!`.
 fn code(row: &PgRow) -> StoreResult<AuthCode> {
-    Ok(AuthCode {
+    Ok(AuthCode::from(AuthCodeRow {
         id: get(row, "id")?,
         client_id: get(row, "client_id")?,
         user_id: get(row, "user_id")?,
         redirect_uri: get(row, "redirect_uri")?,
-        scopes: set(row, "scopes")?,
+        scopes: get(row, "scopes")?,
         code_challenge: get(row, "code_challenge")?,
         family_id: get(row, "family_id")?,
         created_at: get(row, "created_at")?,
         expires_at: get(row, "expires_at")?,
         used_at: get(row, "used_at")?,
-    })
+    }))
 }
 
 /// Columns: `token_columns!`.
 fn token(row: &PgRow) -> StoreResult<OAuthToken> {
-    let id: Uuid = get(row, "id")?;
-    let kind: String = get(row, "kind")?;
-    Ok(OAuthToken {
-        id,
-        kind: OAuthTokenKind::parse(&kind).ok_or_else(|| {
-            StoreError::Database(format!("OAuth token {id}: unknown kind {kind:?}"))
-        })?,
+    OAuthToken::try_from(OAuthTokenRow {
+        id: get(row, "id")?,
+        kind: get(row, "kind")?,
         client_id: get(row, "client_id")?,
         user_id: get(row, "user_id")?,
-        scopes: set(row, "scopes")?,
+        scopes: get(row, "scopes")?,
         family_id: get(row, "family_id")?,
         created_at: get(row, "created_at")?,
         expires_at: get(row, "expires_at")?,
@@ -253,6 +231,25 @@ impl OAuthStore for PgStore {
         .map_err(db_error)?
         .map(|row| app(&row))
         .transpose()
+    }
+
+    /// One query: the app joined with its owner.
+    async fn find_app_with_owner(&self, client_id: Uuid) -> StoreResult<Option<(OAuthApp, User)>> {
+        let Some(row) = sqlx::query(concat!(
+            "SELECT a.client_id, a.user_id, a.client_name, a.description, a.redirect_uris, \
+             a.logo_uri, a.scopes, a.grant_types, a.secret_digest, a.secret_hint, \
+             a.created_at, a.updated_at, ",
+            owner_columns!(),
+            " FROM oauth_apps a JOIN users u ON u.id = a.user_id WHERE a.client_id = $1"
+        ))
+        .bind(client_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((app(&row)?, owner(&row)?)))
     }
 
     /// Ordered by `created_at`, then `client_id`.
@@ -458,6 +455,39 @@ impl OAuthStore for PgStore {
         } else {
             Ok(None)
         }
+    }
+
+    /// One query: the token by id joined with its app's scope and its user;
+    /// the digest is compared here, in constant time.
+    async fn find_oauth_token_grant(
+        &self,
+        id: Uuid,
+        digest: &Digest,
+    ) -> StoreResult<Option<OAuthTokenGrant>> {
+        let Some(row) = sqlx::query(concat!(
+            "SELECT t.id, t.kind, t.client_id, t.user_id, t.scopes, t.family_id, t.created_at, \
+             t.expires_at, t.used_at, t.revoked_at, t.digest, a.scopes AS app_scopes, ",
+            owner_columns!(),
+            " FROM oauth_tokens t LEFT JOIN oauth_apps a ON a.client_id = t.client_id \
+             JOIN users u ON u.id = t.user_id WHERE t.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        let stored: Vec<u8> = get(&row, "digest")?;
+        if !digest.matches(&stored) {
+            return Ok(None);
+        }
+        Ok(Some(OAuthTokenGrant {
+            token: token(&row)?,
+            app_scopes: get::<Option<Vec<String>>>(&row, "app_scopes")?
+                .map(|scopes| scopes.into_iter().collect()),
+            owner: owner(&row)?,
+        }))
     }
 
     /// In one transaction: `UPDATE oauth_tokens SET used_at = now WHERE id =

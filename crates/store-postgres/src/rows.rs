@@ -1,16 +1,15 @@
-//! Reading rows back into the core's records. Nothing here panics: a value the
-//! domain cannot hold (an unknown status, a negative renewal period, a token
-//! without a current secret) is reported as [`StoreError::Database`].
+//! Reading rows back into the core's records: PostgreSQL's columns are
+//! decoded here into the core's neutral rows, and [`keyward_core::rows`]
+//! decides what they mean, by the same rules as every other store. Nothing
+//! here panics: an unreadable or impossible value is
+//! [`StoreError::Database`].
 
 use keyward_core::error::StoreError;
-use keyward_core::model::{
-    ApiToken, PreviousSecret, RenewalPolicy, SecretSlot, Session, TokenState, User, UserStatus,
-};
+use keyward_core::model::{ApiToken, RenewalPolicy, SecretSlot, Session, User};
+use keyward_core::rows::{ApiTokenRow, SessionRow, UserRow};
 use keyward_core::store::StoreResult;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
-use time::OffsetDateTime;
-use uuid::Uuid;
 
 /// Reads column `name`, reporting a missing or mistyped column.
 pub(crate) fn get<'r, T>(row: &'r PgRow, name: &str) -> StoreResult<T>
@@ -30,27 +29,49 @@ macro_rules! user_columns {
 pub(crate) use user_columns;
 
 pub(crate) fn user(row: &PgRow) -> StoreResult<User> {
-    let status: String = get(row, "status")?;
-    Ok(User {
+    User::try_from(UserRow {
         id: get(row, "id")?,
         username: get(row, "username")?,
         roles: get(row, "roles")?,
-        status: UserStatus::parse(&status)
-            .ok_or_else(|| StoreError::Database(format!("unknown user status {status:?}")))?,
+        status: get(row, "status")?,
         email: get(row, "email")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
     })
 }
 
+/// The columns of a token's or session's owner in a joined read, each named
+/// `owner_*`; read back by [`owner`].
+macro_rules! owner_columns {
+    () => {
+        "u.id AS owner_id, u.username AS owner_username, u.roles AS owner_roles, \
+         u.status AS owner_status, u.email AS owner_email, \
+         u.created_at AS owner_created_at, u.updated_at AS owner_updated_at"
+    };
+}
+pub(crate) use owner_columns;
+
+/// The user of `owner_columns!`.
+pub(crate) fn owner(row: &PgRow) -> StoreResult<User> {
+    User::try_from(UserRow {
+        id: get(row, "owner_id")?,
+        username: get(row, "owner_username")?,
+        roles: get(row, "owner_roles")?,
+        status: get(row, "owner_status")?,
+        email: get(row, "owner_email")?,
+        created_at: get(row, "owner_created_at")?,
+        updated_at: get(row, "owner_updated_at")?,
+    })
+}
+
 pub(crate) fn session(row: &PgRow) -> StoreResult<Session> {
-    Ok(Session {
+    Ok(Session::from(SessionRow {
         id: get(row, "id")?,
         user_id: get(row, "user_id")?,
         created_at: get(row, "created_at")?,
         last_seen_at: get(row, "last_seen_at")?,
         expires_at: get(row, "expires_at")?,
-    })
+    }))
 }
 
 /// The token columns plus its current secret's hint and its previous
@@ -62,7 +83,7 @@ macro_rules! token_select {
     ($tail:literal) => {
         $crate::rows::token_select!("", $tail)
     };
-    ($extra:literal, $tail:literal) => {
+    ($extra:expr, $tail:literal) => {
         concat!(
             "SELECT t.id, t.user_id, t.name, t.description, t.scopes, t.applications, t.state, \
              t.expires_at, t.created_at, t.updated_at, t.last_used_at, t.last_used_ip, \
@@ -80,61 +101,28 @@ macro_rules! token_select {
 pub(crate) use token_select;
 
 pub(crate) fn token(row: &PgRow) -> StoreResult<ApiToken> {
-    let id: Uuid = get(row, "id")?;
-    let state: String = get(row, "state")?;
-    let hint: Option<String> = get(row, "current_hint")?;
-    let previous_hint: Option<String> = get(row, "previous_hint")?;
-    let previous_expires_at: Option<OffsetDateTime> = get(row, "previous_expires_at")?;
-    let scopes: Vec<String> = get(row, "scopes")?;
-    let applications: Vec<String> = get(row, "applications")?;
-    Ok(ApiToken {
-        id,
+    ApiToken::try_from(ApiTokenRow {
+        id: get(row, "id")?,
         user_id: get(row, "user_id")?,
         name: get(row, "name")?,
         description: get(row, "description")?,
-        scopes: scopes.into_iter().collect(),
-        applications: applications.into_iter().collect(),
-        state: TokenState::parse(&state)
-            .ok_or_else(|| StoreError::Database(format!("token {id}: unknown state {state:?}")))?,
+        scopes: get(row, "scopes")?,
+        applications: get(row, "applications")?,
+        state: get(row, "state")?,
         expires_at: get(row, "expires_at")?,
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
         last_used_at: get(row, "last_used_at")?,
         last_used_ip: get(row, "last_used_ip")?,
-        hint: hint
-            .ok_or_else(|| StoreError::Database(format!("token {id} has no current secret")))?,
-        previous: match (previous_hint, previous_expires_at) {
-            (Some(hint), Some(expires_at)) => Some(PreviousSecret { hint, expires_at }),
-            (None, _) => None,
-            (Some(_), None) => {
-                return Err(StoreError::Database(format!(
-                    "token {id}: previous secret without an end of grace"
-                )));
-            }
-        },
-        renewal: renewal(row, id)?,
+        renewal_every_days: get::<Option<i32>>(row, "renewal_every_days")?.map(i64::from),
+        renewal_callback_url: get(row, "renewal_callback_url")?,
+        renewal_mail_recipient: get(row, "renewal_mail_recipient")?,
+        renewal_secret_seed: get(row, "renewal_secret_seed")?,
+        current_hint: get(row, "current_hint")?,
+        previous_hint: get(row, "previous_hint")?,
+        previous_expires_at: get(row, "previous_expires_at")?,
         renewed_to: get(row, "renewed_to")?,
     })
-}
-
-fn renewal(row: &PgRow, id: Uuid) -> StoreResult<Option<RenewalPolicy>> {
-    let every_days: Option<i32> = get(row, "renewal_every_days")?;
-    let callback_url: Option<String> = get(row, "renewal_callback_url")?;
-    let secret_seed: Option<Vec<u8>> = get(row, "renewal_secret_seed")?;
-    match (every_days, callback_url, secret_seed) {
-        (None, None, None) => Ok(None),
-        (Some(days), Some(callback_url), Some(secret_seed)) => Ok(Some(RenewalPolicy {
-            every_days: u32::try_from(days).map_err(|_| {
-                StoreError::Database(format!("token {id}: renewal period {days} days"))
-            })?,
-            callback_url,
-            mail_recipient: get(row, "renewal_mail_recipient")?,
-            secret_seed,
-        })),
-        _ => Err(StoreError::Database(format!(
-            "token {id}: incomplete renewal policy"
-        ))),
-    }
 }
 
 /// A renewal policy as its four nullable columns.
@@ -163,11 +151,5 @@ impl<'a> RenewalColumns<'a> {
 }
 
 pub(crate) fn slot(name: &str) -> StoreResult<SecretSlot> {
-    match name {
-        "current" => Ok(SecretSlot::Current),
-        "previous" => Ok(SecretSlot::Previous),
-        other => Err(StoreError::Database(format!(
-            "unknown secret slot {other:?}"
-        ))),
-    }
+    keyward_core::rows::secret_slot(name)
 }

@@ -2,12 +2,13 @@
 //! swept once they end.
 
 use async_trait::async_trait;
-use keyward_core::model::{NewSession, Session};
+use keyward_core::model::{NewSession, Session, User};
 use keyward_core::secret::Digest;
 use keyward_core::store::{SessionStore, StoreResult};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::rows::owner_columns;
 use crate::{PgStore, db_error, rows};
 
 #[async_trait]
@@ -44,6 +45,26 @@ impl SessionStore for PgStore {
         .map_err(db_error)?
         .map(|row| rows::session(&row))
         .transpose()
+    }
+
+    /// One query: the session joined with its user.
+    async fn find_session_with_owner(
+        &self,
+        digest: &Digest,
+    ) -> StoreResult<Option<(Session, User)>> {
+        let Some(row) = sqlx::query(concat!(
+            "SELECT s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, ",
+            owner_columns!(),
+            " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.digest = $1"
+        ))
+        .bind(digest.as_bytes())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((rows::session(&row)?, rows::owner(&row)?)))
     }
 
     /// Moves `last_seen_at` forward to `at`; an earlier `at` changes nothing.

@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 use keyward_core::model::{
     ApiToken, NewApiToken, NewTokenSecret, PageRequest, SecretSlot, TokenFilter, TokenUpdate,
-    TokenUsage,
+    TokenUsage, User,
 };
 use keyward_core::secret::Digest;
 use keyward_core::store::{InsertToken, RenewOutcome, RenewalLimit, StoreResult, TokenStore};
@@ -16,7 +16,7 @@ use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::rows::{self, RenewalColumns, get, token_select};
+use crate::rows::{self, RenewalColumns, get, owner_columns, token_select};
 use crate::{PgStore, db_error};
 
 /// The token `id` with its secrets' hints, read through `executor`.
@@ -167,6 +167,27 @@ impl TokenStore for PgStore {
         };
         let slot: String = get(&row, "matched_slot")?;
         Ok(Some((rows::token(&row)?, rows::slot(&slot)?)))
+    }
+
+    /// As `find_token_by_secret`, joined with the owner's row: one query.
+    async fn find_token_by_secret_with_owner(
+        &self,
+        digest: &Digest,
+    ) -> StoreResult<Option<(ApiToken, SecretSlot, User)>> {
+        let Some(row) = sqlx::query(token_select!(
+            concat!(", s.slot AS matched_slot, ", owner_columns!()),
+            "JOIN token_secrets s ON s.token_id = t.id JOIN users u ON u.id = t.user_id \
+             WHERE s.digest = $1"
+        ))
+        .bind(digest.as_bytes())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?
+        else {
+            return Ok(None);
+        };
+        let slot: String = get(&row, "matched_slot")?;
+        Ok(Some((rows::token(&row)?, rows::slot(&slot)?, rows::owner(&row)?)))
     }
 
     /// The owner's tokens, oldest first (`created_at`, then `id`), filtered

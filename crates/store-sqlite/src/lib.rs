@@ -8,6 +8,10 @@
 //!   readers never block the writer and a second process (the CLI next to a
 //!   running server) waits for the write lock instead of failing;
 //! - checkpoints run beside the writer, not in its commits (`checkpoint`);
+//! - the verification path's lookups (a credential with its owner) run on a
+//!   few rusqlite connections on the calling thread (`readers`, `lookups`);
+//!   every other statement goes through sqlx, which also runs the
+//!   migrations (`_sqlx_migrations`);
 //! - every write that touches more than one statement runs in a transaction
 //!   opened with `BEGIN IMMEDIATE`, which takes the write lock up front:
 //!   concurrent writers queue on the busy timeout rather than failing when a
@@ -19,7 +23,9 @@
 mod audit;
 mod checkpoint;
 mod leases;
+mod lookups;
 mod oauth;
+mod readers;
 mod rows;
 mod sessions;
 mod token_secrets;
@@ -28,6 +34,7 @@ mod url;
 mod users;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -39,11 +46,20 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, Transaction};
 
 use crate::checkpoint::{Checkpointer, WRITER_CHECKPOINT_PAGES};
+use crate::readers::Readers;
 use crate::rows::db_error;
 pub use crate::url::database_path;
 
 /// How long a connection waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One reader per core, at most `max_connections`: a lookup runs on the
+/// calling worker thread and holds its connection only while it runs, so
+/// more connections than threads would sit idle.
+fn reader_count(max_connections: u32) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    cores.min(max_connections.max(1) as usize)
+}
 
 /// The store on one SQLite file. Cheap to clone (a pool handle).
 #[derive(Debug, Clone)]
@@ -54,6 +70,8 @@ pub struct SqliteStore {
     /// writers wait their turn here, in order and without spinning, instead
     /// of in SQLite's sleeping busy handler.
     writer: SqlitePool,
+    /// The verification path's lookups, on rusqlite connections ([`readers`]).
+    readers: Arc<Readers>,
     /// Held for its drop: the checkpoint task stops with the last handle.
     _checkpoints: Checkpointer,
 }
@@ -106,9 +124,12 @@ impl SqliteStore {
                 ))
             })?;
         let checkpoints = Checkpointer::start(pool.clone());
+        // After the writer: the file is in WAL mode by now.
+        let readers = Readers::open(&path, reader_count(max_connections))?;
         let store = SqliteStore {
             pool,
             writer,
+            readers: Arc::new(readers),
             _checkpoints: checkpoints,
         };
         store.migrate().await?;

@@ -14,17 +14,20 @@ use async_trait::async_trait;
 use keyward_core::error::StoreError;
 use keyward_core::model::{
     AuthCode, GrantType, NewAuthCode, NewOAuthApp, NewOAuthToken, OAuthApp, OAuthAppUpdate,
-    OAuthToken, OAuthTokenKind, PageRequest,
+    OAuthToken, PageRequest, User,
 };
+use keyward_core::rows::{AuthCodeRow, OAuthAppRow, OAuthTokenRow};
 use keyward_core::secret::Digest;
-use keyward_core::store::{InsertApp, OAuthStore, StoreResult};
+use keyward_core::store::{InsertApp, OAuthStore, OAuthTokenGrant, StoreResult};
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::SqliteStore;
-use crate::rows::{db_error, get, id_text, json_list, secs, time_of};
+use crate::rows::{
+    db_error, get, get_id, get_json, get_opt_id, get_opt_time, get_time, id_text, json_list, secs,
+};
 
 /// The columns [`app`] reads, from `oauth_apps`.
 macro_rules! app_columns {
@@ -52,47 +55,9 @@ macro_rules! token_columns {
 
 // ---- reading rows back (never panics: bad data is a database error) ----
 
-fn bad_data(column: &str, what: impl std::fmt::Display) -> StoreError {
-    StoreError::Database(format!("unreadable value in column {column}: {what}"))
-}
-
-fn get_id(row: &SqliteRow, column: &str) -> StoreResult<Uuid> {
-    let text: String = get(row, column)?;
-    Uuid::parse_str(&text).map_err(|e| bad_data(column, e))
-}
-
-fn get_opt_id(row: &SqliteRow, column: &str) -> StoreResult<Option<Uuid>> {
-    get::<Option<String>>(row, column)?
-        .map(|text| Uuid::parse_str(&text).map_err(|e| bad_data(column, e)))
-        .transpose()
-}
-
-fn get_time(row: &SqliteRow, column: &str) -> StoreResult<OffsetDateTime> {
-    time_of(column, get(row, column)?)
-}
-
-fn get_opt_time(row: &SqliteRow, column: &str) -> StoreResult<Option<OffsetDateTime>> {
-    get::<Option<i64>>(row, column)?
-        .map(|v| time_of(column, v))
-        .transpose()
-}
-
-fn get_json<T: serde::de::DeserializeOwned>(row: &SqliteRow, column: &str) -> StoreResult<T> {
-    let text: String = get(row, column)?;
-    serde_json::from_str(&text).map_err(|e| bad_data(column, e))
-}
-
-fn get_grant_types(row: &SqliteRow) -> StoreResult<BTreeSet<GrantType>> {
-    get_json::<Vec<String>>(row, "grant_types")?
-        .iter()
-        .map(|g| GrantType::parse(g).ok_or_else(|| bad_data("grant_types", g)))
-        .collect()
-}
-
 /// Columns: `app_columns!`.
 fn app(row: &SqliteRow) -> StoreResult<OAuthApp> {
-    let digest: Vec<u8> = get(row, "secret_digest")?;
-    Ok(OAuthApp {
+    OAuthApp::try_from(OAuthAppRow {
         client_id: get_id(row, "client_id")?,
         user_id: get_id(row, "user_id")?,
         client_name: get(row, "client_name")?,
@@ -100,9 +65,8 @@ fn app(row: &SqliteRow) -> StoreResult<OAuthApp> {
         redirect_uris: get_json(row, "redirect_uris")?,
         logo_uri: get(row, "logo_uri")?,
         scopes: get_json(row, "scopes")?,
-        grant_types: get_grant_types(row)?,
-        secret_digest: Digest::from_slice(&digest)
-            .ok_or_else(|| bad_data("secret_digest", format!("{} bytes", digest.len())))?,
+        grant_types: get_json(row, "grant_types")?,
+        secret_digest: get(row, "secret_digest")?,
         secret_hint: get(row, "secret_hint")?,
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
@@ -111,7 +75,7 @@ fn app(row: &SqliteRow) -> StoreResult<OAuthApp> {
 
 /// Columns: `code_columns!`.
 fn code(row: &SqliteRow) -> StoreResult<AuthCode> {
-    Ok(AuthCode {
+    Ok(AuthCode::from(AuthCodeRow {
         id: get_id(row, "id")?,
         client_id: get_id(row, "client_id")?,
         user_id: get_id(row, "user_id")?,
@@ -122,15 +86,14 @@ fn code(row: &SqliteRow) -> StoreResult<AuthCode> {
         created_at: get_time(row, "created_at")?,
         expires_at: get_time(row, "expires_at")?,
         used_at: get_opt_time(row, "used_at")?,
-    })
+    }))
 }
 
 /// Columns: `token_columns!`.
 fn token(row: &SqliteRow) -> StoreResult<OAuthToken> {
-    let kind: String = get(row, "kind")?;
-    Ok(OAuthToken {
+    OAuthToken::try_from(OAuthTokenRow {
         id: get_id(row, "id")?,
-        kind: OAuthTokenKind::parse(&kind).ok_or_else(|| bad_data("kind", &kind))?,
+        kind: get(row, "kind")?,
         client_id: get_opt_id(row, "client_id")?,
         user_id: get_id(row, "user_id")?,
         scopes: get_json(row, "scopes")?,
@@ -252,6 +215,11 @@ impl OAuthStore for SqliteStore {
         let inserted = self::app(&row)?;
         tx.commit().await.map_err(db_error)?;
         Ok(InsertApp::Inserted(Box::new(inserted)))
+    }
+
+    /// One query on the readers: the app and its owner.
+    async fn find_app_with_owner(&self, client_id: Uuid) -> StoreResult<Option<(OAuthApp, User)>> {
+        self.readers.app_with_owner(client_id)
     }
 
     async fn find_app(&self, client_id: Uuid) -> StoreResult<Option<OAuthApp>> {
@@ -464,6 +432,16 @@ impl OAuthStore for SqliteStore {
 
     /// Looked up by id (the primary key); the digest is compared here, in
     /// constant time, rather than in the query.
+    /// One query on the readers: the token (if its digest matches, compared
+    /// in constant time), its app's scope and its user.
+    async fn find_oauth_token_grant(
+        &self,
+        id: Uuid,
+        digest: &Digest,
+    ) -> StoreResult<Option<OAuthTokenGrant>> {
+        self.readers.oauth_token_grant(id, digest)
+    }
+
     async fn find_oauth_token(&self, id: Uuid, digest: &Digest) -> StoreResult<Option<OAuthToken>> {
         let Some(row) = sqlx::query(concat!(
             "SELECT ",

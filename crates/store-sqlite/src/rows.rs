@@ -1,14 +1,13 @@
 //! Conversions between the domain's types and SQLite's columns: ids as TEXT,
-//! times as INTEGER unix seconds, lists as JSON text, digests as BLOBs. Every
-//! read-back is checked; bad data becomes [`StoreError::Database`], never a
-//! panic.
-
-use std::collections::BTreeSet;
+//! times as INTEGER unix seconds, lists as JSON text, digests as BLOBs. Rows
+//! read through sqlx are decoded here into the core's neutral rows, and
+//! [`keyward_core::rows`] decides what they mean, by the same rules as every
+//! other store. Every read-back is checked; bad data becomes
+//! [`StoreError::Database`], never a panic.
 
 use keyward_core::error::StoreError;
-use keyward_core::model::{
-    ApiToken, PreviousSecret, RenewalPolicy, SecretSlot, Session, TokenState, User, UserStatus,
-};
+use keyward_core::model::{ApiToken, SecretSlot, Session, User};
+use keyward_core::rows::{ApiTokenRow, SessionRow, UserRow};
 use keyward_core::store::StoreResult;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
@@ -27,7 +26,7 @@ pub(crate) fn db_error(err: sqlx::Error) -> StoreError {
     StoreError::Database(err.to_string())
 }
 
-fn bad_data(column: &str, what: impl std::fmt::Display) -> StoreError {
+pub(crate) fn bad_data(column: &str, what: impl std::fmt::Display) -> StoreError {
     StoreError::Database(format!("unreadable value in column {column}: {what}"))
 }
 
@@ -61,11 +60,11 @@ pub(crate) fn time_of(column: &str, value: i64) -> StoreResult<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp(value).map_err(|e| bad_data(column, e))
 }
 
-fn get_time(row: &SqliteRow, column: &str) -> StoreResult<OffsetDateTime> {
+pub(crate) fn get_time(row: &SqliteRow, column: &str) -> StoreResult<OffsetDateTime> {
     time_of(column, get(row, column)?)
 }
 
-fn get_opt_time(row: &SqliteRow, column: &str) -> StoreResult<Option<OffsetDateTime>> {
+pub(crate) fn get_opt_time(row: &SqliteRow, column: &str) -> StoreResult<Option<OffsetDateTime>> {
     get::<Option<i64>>(row, column)?
         .map(|v| time_of(column, v))
         .transpose()
@@ -76,12 +75,12 @@ pub(crate) fn id_text(id: Uuid) -> String {
     id.hyphenated().to_string()
 }
 
-fn get_id(row: &SqliteRow, column: &str) -> StoreResult<Uuid> {
+pub(crate) fn get_id(row: &SqliteRow, column: &str) -> StoreResult<Uuid> {
     let text: String = get(row, column)?;
     Uuid::parse_str(&text).map_err(|e| bad_data(column, e))
 }
 
-fn get_opt_id(row: &SqliteRow, column: &str) -> StoreResult<Option<Uuid>> {
+pub(crate) fn get_opt_id(row: &SqliteRow, column: &str) -> StoreResult<Option<Uuid>> {
     get::<Option<String>>(row, column)?
         .map(|text| Uuid::parse_str(&text).map_err(|e| bad_data(column, e)))
         .transpose()
@@ -93,19 +92,18 @@ pub(crate) fn json_list<'a>(items: impl IntoIterator<Item = &'a String>) -> Stor
     serde_json::to_string(&items).map_err(|e| StoreError::Database(e.to_string()))
 }
 
-fn get_json<T: serde::de::DeserializeOwned>(row: &SqliteRow, column: &str) -> StoreResult<T> {
+pub(crate) fn get_json<T: serde::de::DeserializeOwned>(row: &SqliteRow, column: &str) -> StoreResult<T> {
     let text: String = get(row, column)?;
     serde_json::from_str(&text).map_err(|e| bad_data(column, e))
 }
 
 /// Columns: `user_columns!`.
 pub(crate) fn user(row: &SqliteRow) -> StoreResult<User> {
-    let status: String = get(row, "status")?;
-    Ok(User {
+    User::try_from(UserRow {
         id: get_id(row, "id")?,
         username: get(row, "username")?,
         roles: get_json(row, "roles")?,
-        status: UserStatus::parse(&status).ok_or_else(|| bad_data("status", &status))?,
+        status: get(row, "status")?,
         email: get(row, "email")?,
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
@@ -122,70 +120,42 @@ pub(crate) use user_columns;
 
 /// Columns: `id, user_id, created_at, last_seen_at, expires_at`.
 pub(crate) fn session(row: &SqliteRow) -> StoreResult<Session> {
-    Ok(Session {
+    Ok(Session::from(SessionRow {
         id: get_id(row, "id")?,
         user_id: get_id(row, "user_id")?,
         created_at: get_time(row, "created_at")?,
         last_seen_at: get_time(row, "last_seen_at")?,
         expires_at: get_time(row, "expires_at")?,
-    })
+    }))
 }
 
 /// Columns: those of `token_columns!` in [`crate::tokens`].
 pub(crate) fn token(row: &SqliteRow) -> StoreResult<ApiToken> {
-    let state: String = get(row, "state")?;
-    let hint: Option<String> = get(row, "hint")?;
-    let previous = match (
-        get::<Option<String>>(row, "previous_hint")?,
-        get_opt_time(row, "previous_expires_at")?,
-    ) {
-        (Some(hint), Some(expires_at)) => Some(PreviousSecret { hint, expires_at }),
-        _ => None,
-    };
-    Ok(ApiToken {
+    ApiToken::try_from(ApiTokenRow {
         id: get_id(row, "id")?,
         user_id: get_id(row, "user_id")?,
         name: get(row, "name")?,
         description: get(row, "description")?,
-        scopes: get_json::<BTreeSet<String>>(row, "scopes")?,
-        applications: get_json::<BTreeSet<String>>(row, "applications")?,
-        state: TokenState::parse(&state).ok_or_else(|| bad_data("state", &state))?,
+        scopes: get_json(row, "scopes")?,
+        applications: get_json(row, "applications")?,
+        state: get(row, "state")?,
         expires_at: get_opt_time(row, "expires_at")?,
         created_at: get_time(row, "created_at")?,
         updated_at: get_time(row, "updated_at")?,
         last_used_at: get_opt_time(row, "last_used_at")?,
         last_used_ip: get(row, "last_used_ip")?,
-        hint: hint.ok_or_else(|| bad_data("hint", "the token has no current secret"))?,
-        previous,
-        renewal: renewal(row)?,
+        renewal_every_days: get(row, "renewal_every_days")?,
+        renewal_callback_url: get(row, "renewal_callback_url")?,
+        renewal_mail_recipient: get(row, "renewal_mail_recipient")?,
+        renewal_secret_seed: get(row, "renewal_secret_seed")?,
+        current_hint: get(row, "hint")?,
+        previous_hint: get(row, "previous_hint")?,
+        previous_expires_at: get_opt_time(row, "previous_expires_at")?,
         renewed_to: get_opt_id(row, "renewed_to")?,
     })
 }
 
-fn renewal(row: &SqliteRow) -> StoreResult<Option<RenewalPolicy>> {
-    let Some(every_days) = get::<Option<i64>>(row, "renewal_every_days")? else {
-        return Ok(None);
-    };
-    let every_days = u32::try_from(every_days).map_err(|e| bad_data("renewal_every_days", e))?;
-    let callback_url: Option<String> = get(row, "renewal_callback_url")?;
-    let secret_seed: Option<Vec<u8>> = get(row, "renewal_secret_seed")?;
-    let (Some(callback_url), Some(secret_seed)) = (callback_url, secret_seed) else {
-        return Err(bad_data("renewal_*", "incomplete renewal policy"));
-    };
-    Ok(Some(RenewalPolicy {
-        every_days,
-        callback_url,
-        mail_recipient: get(row, "renewal_mail_recipient")?,
-        secret_seed,
-    }))
-}
-
 /// A `slot` column: `current` or `previous`.
 pub(crate) fn slot(row: &SqliteRow) -> StoreResult<SecretSlot> {
-    let slot: String = get(row, "slot")?;
-    match slot.as_str() {
-        "current" => Ok(SecretSlot::Current),
-        "previous" => Ok(SecretSlot::Previous),
-        _ => Err(bad_data("slot", slot)),
-    }
+    keyward_core::rows::secret_slot(&get::<String>(row, "slot")?)
 }

@@ -2,7 +2,7 @@
 //! of the session secret.
 
 use async_trait::async_trait;
-use keyward_core::model::{NewSession, Session};
+use keyward_core::model::{NewSession, Session, User};
 use keyward_core::secret::Digest;
 use keyward_core::store::{SessionStore, StoreResult};
 use time::OffsetDateTime;
@@ -41,6 +41,14 @@ impl SessionStore for SqliteStore {
         .map_err(db_error)?
         .map(|row| rows::session(&row))
         .transpose()
+    }
+
+    /// One query on the readers: the session and its user.
+    async fn find_session_with_owner(
+        &self,
+        digest: &Digest,
+    ) -> StoreResult<Option<(Session, User)>> {
+        self.readers.session_by_digest(digest)
     }
 
     /// Sets `last_seen_at` to `at` unless it is already later. A missing

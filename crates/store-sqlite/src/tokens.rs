@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use keyward_core::error::StoreError;
 use keyward_core::model::{
     ApiToken, NewApiToken, NewTokenSecret, PageRequest, SecretSlot, TokenFilter, TokenUpdate,
-    TokenUsage,
+    TokenUsage, User,
 };
 use keyward_core::secret::Digest;
 use keyward_core::store::{InsertToken, RenewOutcome, RenewalLimit, StoreResult, TokenStore};
@@ -41,6 +41,7 @@ macro_rules! secret_joins {
           LEFT JOIN token_secrets prev ON prev.token_id = t.id AND prev.slot = 'previous' "
     };
 }
+pub(crate) use {secret_joins, token_columns};
 
 /// One token by id, on any executor (the pool or a transaction).
 pub(crate) async fn fetch_token<'c, E>(executor: E, id: Uuid) -> StoreResult<Option<ApiToken>>
@@ -180,6 +181,15 @@ impl TokenStore for SqliteStore {
             return Ok(None);
         };
         Ok(Some((rows::token(&row)?, rows::slot(&row)?)))
+    }
+
+    /// One query on the readers: the token owning the secret, its slot and
+    /// its owner.
+    async fn find_token_by_secret_with_owner(
+        &self,
+        digest: &Digest,
+    ) -> StoreResult<Option<(ApiToken, SecretSlot, User)>> {
+        self.readers.token_by_secret(digest)
     }
 
     /// Filters in SQL on the status derived at `now` (active: state active

@@ -185,7 +185,12 @@ impl Keyward {
     }
 
     async fn load_api_token(&self, digest: &Digest, now: OffsetDateTime) -> Result<Loaded> {
-        let Some((token, slot)) = self.inner.store.find_token_by_secret(digest).await? else {
+        let Some((token, slot, owner)) = self
+            .inner
+            .store
+            .find_token_by_secret_with_owner(digest)
+            .await?
+        else {
             return Ok(Loaded::rejected(Rejection::NotFound));
         };
         let about = |rejection| Loaded {
@@ -211,7 +216,7 @@ impl Keyward {
                 None => return Ok(about(Rejection::Expired)),
             }
         }
-        let owner = match self.active_owner(token.user_id).await? {
+        let owner = match active(owner) {
             Ok(owner) => owner,
             Err(rejection) => return Ok(about(rejection)),
         };
@@ -245,8 +250,12 @@ impl Keyward {
         digest: &Digest,
         now: OffsetDateTime,
     ) -> Result<Loaded> {
-        let token = match self.find_oauth_token(secret, digest).await? {
-            Some(token) if token.kind == OAuthTokenKind::Access => token,
+        let grant = match secret.locator() {
+            Some(id) => self.inner.store.find_oauth_token_grant(id, digest).await?,
+            None => None,
+        };
+        let (token, app_scopes, owner) = match grant {
+            Some(g) if g.token.kind == OAuthTokenKind::Access => (g.token, g.app_scopes, g.owner),
             _ => return Ok(Loaded::rejected(Rejection::NotFound)),
         };
         let about = |rejection| Loaded {
@@ -262,18 +271,17 @@ impl Keyward {
         if token.expires_at <= now {
             return Ok(about(Rejection::Expired));
         }
-        let owner = match self.active_owner(token.user_id).await? {
+        let owner = match active(owner) {
             Ok(owner) => owner,
             Err(rejection) => return Ok(about(rejection)),
         };
         // The app's scope now bounds what its tokens do: narrowing it reaches
         // the tokens it was already issued (an app change invalidates them).
-        let scopes = match token.client_id {
-            Some(client_id) => match self.inner.store.find_app(client_id).await? {
-                Some(app) => self.oauth_scopes(&token.scopes, &app.scopes, &owner),
-                None => return Ok(about(Rejection::NotFound)),
-            },
-            None => self.user_token_scopes(&token.scopes, &owner),
+        // (Read with the token, in the same query.)
+        let scopes = match (token.client_id, &app_scopes) {
+            (Some(_), Some(app)) => self.oauth_scopes(&token.scopes, app, &owner),
+            (Some(_), None) => return Ok(about(Rejection::NotFound)),
+            (None, _) => self.user_token_scopes(&token.scopes, &owner),
         };
         let scopes = Arc::new(scopes);
         Ok(Loaded {
@@ -302,7 +310,7 @@ impl Keyward {
     }
 
     async fn load_session(&self, digest: &Digest, now: OffsetDateTime) -> Result<Loaded> {
-        let Some(session) = self.inner.store.find_session(digest).await? else {
+        let Some((session, owner)) = self.inner.store.find_session_with_owner(digest).await? else {
             return Ok(Loaded::rejected(Rejection::NotFound));
         };
         let about = |rejection| Loaded {
@@ -316,7 +324,7 @@ impl Keyward {
         if session.ends_at(idle) <= now {
             return Ok(about(Rejection::Expired));
         }
-        let owner = match self.active_owner(session.user_id).await? {
+        let owner = match active(owner) {
             Ok(owner) => owner,
             Err(rejection) => return Ok(about(rejection)),
         };
@@ -349,14 +357,6 @@ impl Keyward {
         })
     }
 
-    async fn active_owner(&self, user_id: Uuid) -> Result<std::result::Result<User, Rejection>> {
-        Ok(match self.inner.store.find_user(user_id).await? {
-            Some(user) if user.status == UserStatus::Active => Ok(user),
-            Some(_) => Err(Rejection::OwnerDisabled),
-            None => Err(Rejection::NotFound),
-        })
-    }
-
     /// What an OAuth token acts with now: its own scopes ∩ its app's current
     /// scope ∩ what its user may do now.
     pub(crate) fn oauth_scopes(&self, token: &ScopeSet, app: &ScopeSet, user: &User) -> ScopeSet {
@@ -385,5 +385,14 @@ impl Keyward {
         self.inner
             .policy
             .allowed_scopes(user.roles.iter().map(String::as_str))
+    }
+}
+
+/// A credential's owner, read with it, if the owner may act.
+fn active(owner: User) -> std::result::Result<User, Rejection> {
+    if owner.status == UserStatus::Active {
+        Ok(owner)
+    } else {
+        Err(Rejection::OwnerDisabled)
     }
 }

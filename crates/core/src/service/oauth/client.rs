@@ -80,26 +80,20 @@ impl Keyward {
             return Err(OAuthError::invalid_client());
         };
         let epoch = cache.epoch();
-        let app = if secret.kind() == SecretKind::ClientSecret {
+        let found = if secret.kind() == SecretKind::ClientSecret {
             self.inner
                 .store
-                .find_app(id)
+                .find_app_with_owner(id)
                 .await?
-                .filter(|app| app.secret_digest.ct_eq(&digest))
+                .filter(|(app, owner)| {
+                    app.secret_digest.ct_eq(&digest)
+                        && owner.status == crate::model::UserStatus::Active
+                })
         } else {
             None
         };
-        let owner = match &app {
-            Some(app) => self
-                .inner
-                .store
-                .find_user(app.user_id)
-                .await?
-                .filter(|u| u.status == crate::model::UserStatus::Active),
-            None => None,
-        };
-        match (app, owner) {
-            (Some(app), Some(owner)) => {
+        match found {
+            Some((app, owner)) => {
                 attempt.succeeded().await?;
                 let client = Client {
                     app: app.into(),
@@ -109,7 +103,7 @@ impl Keyward {
                 Ok(client)
             }
             // The reservation stays: one failure counted.
-            _ => Err(OAuthError::invalid_client()),
+            None => Err(OAuthError::invalid_client()),
         }
     }
 }

@@ -1,0 +1,211 @@
+//! Checks of the verification path's joined reads (a credential with its
+//! owner in one query): each answers exactly what the separate reads answer,
+//! reflects the owner's and the app's state as stored now, and finds nothing
+//! for an unknown secret, a wrong digest or a deleted credential.
+
+use keyward_core::model::{OAuthAppUpdate, OAuthTokenKind, UserStatus, UserUpdate};
+use keyward_core::secret::SecretKind;
+use keyward_core::store::{Store, UserChange};
+use time::Duration;
+
+use crate::fixtures::{T0, id, insert, new_session, new_token, renewal, secret, user};
+use crate::oauth::{app, new_oauth_token};
+
+/// By either secret of a rotated token (with expiry, renewal policy and
+/// applications), the token, the slot and the owner; a disabled owner is
+/// read as disabled.
+pub async fn token_with_owner(store: &dyn Store) {
+    let owner = user(store, T0).await;
+    let (mut new, _) = new_token(owner.id, T0);
+    new.expires_at = Some(T0 + Duration::days(90));
+    new.renewal = Some(renewal(30, Some("ops@example.com")));
+    new.applications.insert("billing".to_owned());
+    let first = new.secret.clone();
+    insert(store, &new).await;
+    let second = secret(SecretKind::ApiToken);
+    let t1 = T0 + Duration::hours(1);
+    store
+        .rotate_token(
+            new.id,
+            &second.stored,
+            Some(t1 + Duration::days(1)),
+            None,
+            t1,
+        )
+        .await
+        .expect("rotate_token")
+        .expect("exists");
+    for digest in [&first.digest, &second.stored.digest] {
+        let (token, slot) = store
+            .find_token_by_secret(digest)
+            .await
+            .expect("find_token_by_secret")
+            .expect("found");
+        let joined = store
+            .find_token_by_secret_with_owner(digest)
+            .await
+            .expect("find_token_by_secret_with_owner");
+        assert_eq!(joined, Some((token, slot, owner.clone())));
+    }
+    let UserChange::Done(disabled) = store
+        .update_user(
+            owner.id,
+            &UserUpdate {
+                status: Some(UserStatus::Disabled),
+                ..UserUpdate::default()
+            },
+            t1,
+        )
+        .await
+        .expect("update_user")
+    else {
+        panic!("update_user did not disable the owner");
+    };
+    let (_, _, read) = store
+        .find_token_by_secret_with_owner(&second.stored.digest)
+        .await
+        .expect("find_token_by_secret_with_owner")
+        .expect("found");
+    assert_eq!(read, disabled, "the owner as stored now");
+    assert_eq!(read.status, UserStatus::Disabled);
+
+    let unknown = secret(SecretKind::ApiToken).stored.digest;
+    assert!(
+        store
+            .find_token_by_secret_with_owner(&unknown)
+            .await
+            .expect("unknown digest")
+            .is_none()
+    );
+    assert!(store.delete_token(new.id).await.expect("delete_token"));
+    assert!(
+        store
+            .find_token_by_secret_with_owner(&second.stored.digest)
+            .await
+            .expect("deleted token")
+            .is_none()
+    );
+}
+
+/// A session with its user, as the separate reads give them.
+pub async fn session_with_owner(store: &dyn Store) {
+    let owner = user(store, T0).await;
+    let (new, _) = new_session(owner.id, T0, T0 + Duration::days(7));
+    store.insert_session(&new).await.expect("insert_session");
+    let session = store
+        .find_session(&new.digest)
+        .await
+        .expect("find_session")
+        .expect("found");
+    assert_eq!(
+        store
+            .find_session_with_owner(&new.digest)
+            .await
+            .expect("find_session_with_owner"),
+        Some((session, owner))
+    );
+    let unknown = secret(SecretKind::Session).stored.digest;
+    assert!(
+        store
+            .find_session_with_owner(&unknown)
+            .await
+            .expect("unknown digest")
+            .is_none()
+    );
+}
+
+/// An OAuth token with its app's scope as stored now and its user; nothing
+/// for another token's digest or an unknown id.
+pub async fn oauth_token_grant(store: &dyn Store) {
+    let owner = user(store, T0).await;
+    let app = app(store, owner.id, T0).await;
+    let new = new_oauth_token(
+        OAuthTokenKind::Access,
+        &app,
+        owner.id,
+        None,
+        T0,
+        T0 + Duration::hours(1),
+    );
+    store
+        .insert_oauth_tokens(std::slice::from_ref(&new))
+        .await
+        .expect("insert_oauth_tokens");
+    let grant = store
+        .find_oauth_token_grant(new.token.id, &new.digest)
+        .await
+        .expect("find_oauth_token_grant")
+        .expect("found");
+    assert_eq!(grant.token, new.token);
+    assert_eq!(grant.app_scopes.as_ref(), Some(&app.scopes));
+    assert_eq!(grant.owner, owner);
+
+    let narrower = std::collections::BTreeSet::from(["tokens.verify".to_owned()]);
+    store
+        .update_app(
+            app.client_id,
+            &OAuthAppUpdate {
+                scopes: Some(narrower.clone()),
+                ..OAuthAppUpdate::default()
+            },
+            T0 + Duration::minutes(1),
+        )
+        .await
+        .expect("update_app")
+        .expect("exists");
+    let grant = store
+        .find_oauth_token_grant(new.token.id, &new.digest)
+        .await
+        .expect("find_oauth_token_grant")
+        .expect("found");
+    assert_eq!(
+        grant.app_scopes,
+        Some(narrower),
+        "the app's scope as stored now"
+    );
+    assert_eq!(grant.token.scopes, new.token.scopes, "the token's own scope");
+
+    let other = new_oauth_token(
+        OAuthTokenKind::Access,
+        &app,
+        owner.id,
+        None,
+        T0,
+        T0 + Duration::hours(1),
+    );
+    assert!(
+        store
+            .find_oauth_token_grant(new.token.id, &other.digest)
+            .await
+            .expect("wrong digest")
+            .is_none(),
+        "the id alone finds nothing"
+    );
+    assert!(
+        store
+            .find_oauth_token_grant(other.token.id, &other.digest)
+            .await
+            .expect("unknown id")
+            .is_none()
+    );
+}
+
+/// An app with its owner, as the separate reads give them.
+pub async fn app_with_owner(store: &dyn Store) {
+    let owner = user(store, T0).await;
+    let app = app(store, owner.id, T0).await;
+    assert_eq!(
+        store
+            .find_app_with_owner(app.client_id)
+            .await
+            .expect("find_app_with_owner"),
+        Some((app, owner))
+    );
+    assert!(
+        store
+            .find_app_with_owner(id())
+            .await
+            .expect("unknown app")
+            .is_none()
+    );
+}
