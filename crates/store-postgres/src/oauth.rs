@@ -134,31 +134,65 @@ fn grant_type_names(grant_types: &BTreeSet<GrantType>) -> Vec<&'static str> {
     grant_types.iter().map(|g| g.as_str()).collect()
 }
 
-/// Inserts `tokens`, one statement each, on `conn` (a transaction).
+/// Inserts `tokens` on `conn` (a transaction) in one statement, whatever
+/// their number: each column is bound as one array and `unnest` turns the
+/// arrays back into rows, so a group commit of hundreds of tokens is one
+/// round trip to the server, not one per token. A token's scopes travel as
+/// one space-separated string (scope names hold no spaces, RFC 6749 §3.3)
+/// and become its `TEXT[]` again in the statement.
 async fn insert_token_rows(conn: &mut PgConnection, tokens: &[NewOAuthToken]) -> StoreResult<()> {
+    let n = tokens.len();
+    let mut ids = Vec::with_capacity(n);
+    let mut digests = Vec::with_capacity(n);
+    let mut kinds = Vec::with_capacity(n);
+    let mut clients = Vec::with_capacity(n);
+    let mut users = Vec::with_capacity(n);
+    let mut scopes = Vec::with_capacity(n);
+    let mut families = Vec::with_capacity(n);
+    let mut created = Vec::with_capacity(n);
+    let mut expires = Vec::with_capacity(n);
+    let mut used = Vec::with_capacity(n);
+    let mut revoked = Vec::with_capacity(n);
     for new in tokens {
         let t = &new.token;
-        sqlx::query(
-            "INSERT INTO oauth_tokens \
-                 (id, digest, kind, client_id, user_id, scopes, family_id, created_at, \
-                  expires_at, used_at, revoked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(t.id)
-        .bind(new.digest.as_bytes())
-        .bind(t.kind.as_str())
-        .bind(t.client_id)
-        .bind(t.user_id)
-        .bind(strs(&t.scopes))
-        .bind(t.family_id)
-        .bind(t.created_at)
-        .bind(t.expires_at)
-        .bind(t.used_at)
-        .bind(t.revoked_at)
-        .execute(&mut *conn)
-        .await
-        .map_err(oauth_error)?;
+        ids.push(t.id);
+        digests.push(new.digest.as_bytes().to_vec());
+        kinds.push(t.kind.as_str());
+        clients.push(t.client_id);
+        users.push(t.user_id);
+        scopes.push(strs(&t.scopes).join(" "));
+        families.push(t.family_id);
+        created.push(t.created_at);
+        expires.push(t.expires_at);
+        used.push(t.used_at);
+        revoked.push(t.revoked_at);
     }
+    sqlx::query(
+        "INSERT INTO oauth_tokens \
+             (id, digest, kind, client_id, user_id, scopes, family_id, created_at, \
+              expires_at, used_at, revoked_at) \
+         SELECT id, digest, kind, client_id, user_id, string_to_array(scopes, ' '), \
+                family_id, created_at, expires_at, used_at, revoked_at \
+         FROM unnest($1::uuid[], $2::bytea[], $3::text[], $4::uuid[], $5::uuid[], \
+                     $6::text[], $7::uuid[], $8::timestamptz[], $9::timestamptz[], \
+                     $10::timestamptz[], $11::timestamptz[]) \
+              AS t(id, digest, kind, client_id, user_id, scopes, family_id, created_at, \
+                   expires_at, used_at, revoked_at)",
+    )
+    .bind(ids)
+    .bind(digests)
+    .bind(kinds)
+    .bind(clients)
+    .bind(users)
+    .bind(scopes)
+    .bind(families)
+    .bind(created)
+    .bind(expires)
+    .bind(used)
+    .bind(revoked)
+    .execute(&mut *conn)
+    .await
+    .map_err(oauth_error)?;
     Ok(())
 }
 
