@@ -399,4 +399,10 @@ pub trait Store:
     async fn ping(&self) -> StoreResult<()>;
     /// A short name for logs and `/readyz`: `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+    /// How many write transactions are worth running at once: 1 where the
+    /// database has one writer (SQLite), more where commits of concurrent
+    /// transactions overlap (PostgreSQL flushes them in one WAL write).
+    fn concurrent_writes(&self) -> usize {
+        1
+    }
 }

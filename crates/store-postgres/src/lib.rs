@@ -94,6 +94,12 @@ impl Store for PgStore {
     fn backend(&self) -> &'static str {
         "postgres"
     }
+
+    /// Two: while one transaction waits for its commit, the next is
+    /// written.
+    fn concurrent_writes(&self) -> usize {
+        2
+    }
 }
 
 /// Maps a database error: a unique violation is a [`StoreError::Conflict`]

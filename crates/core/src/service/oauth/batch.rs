@@ -3,11 +3,14 @@
 //! one transaction at a time; so issuances queue here and one task writes
 //! everything that queued up while the previous write ran, in a single
 //! transaction, then answers each. Nothing is answered before it is stored;
-//! under load a commit carries many tokens, when idle just one.
+//! under load a commit carries many tokens, when idle just one. Where the
+//! store can commit several transactions at once
+//! ([`Store::concurrent_writes`]), as many writers take turns at the queue,
+//! so that the next batch is written while the previous one commits.
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::error::StoreError;
 use crate::model::NewOAuthToken;
@@ -33,7 +36,10 @@ impl TokenWriter {
     pub fn start(store: Arc<dyn Store>) -> Self {
         let queue = tokio::runtime::Handle::try_current().ok().map(|runtime| {
             let (tx, rx) = mpsc::channel(QUEUE);
-            runtime.spawn(write_batches(store.clone(), rx));
+            let rx = Arc::new(Mutex::new(rx));
+            for _ in 0..store.concurrent_writes().max(1) {
+                runtime.spawn(write_batches(store.clone(), rx.clone()));
+            }
             tx
         });
         Self { queue, store }
@@ -54,9 +60,11 @@ impl TokenWriter {
     }
 }
 
-async fn write_batches(store: Arc<dyn Store>, mut queue: mpsc::Receiver<Request>) {
+/// One writer: takes what has queued (waiting its turn at the queue while
+/// another writer takes), writes it, answers, again.
+async fn write_batches(store: Arc<dyn Store>, queue: Arc<Mutex<mpsc::Receiver<Request>>>) {
     let mut batch = Vec::with_capacity(MOST);
-    while queue.recv_many(&mut batch, MOST).await > 0 {
+    while queue.lock().await.recv_many(&mut batch, MOST).await > 0 {
         let rows: Vec<NewOAuthToken> = batch
             .iter()
             .flat_map(|(rows, _)| rows.iter().cloned())
