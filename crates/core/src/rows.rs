@@ -200,7 +200,8 @@ impl TryFrom<OAuthAppRow> for OAuthApp {
             .grant_types
             .iter()
             .map(|g| {
-                GrantType::parse(g).ok_or_else(|| bad(format!("app {id}: unknown grant type {g:?}")))
+                GrantType::parse(g)
+                    .ok_or_else(|| bad(format!("app {id}: unknown grant type {g:?}")))
             })
             .collect::<Result<BTreeSet<GrantType>, StoreError>>()?;
         let secret_digest = Digest::from_slice(&row.secret_digest).ok_or_else(|| {
@@ -278,8 +279,12 @@ impl TryFrom<OAuthTokenRow> for OAuthToken {
 
     fn try_from(row: OAuthTokenRow) -> Result<Self, StoreError> {
         Ok(OAuthToken {
-            kind: OAuthTokenKind::parse(&row.kind)
-                .ok_or_else(|| bad(format!("OAuth token {}: unknown kind {:?}", row.id, row.kind)))?,
+            kind: OAuthTokenKind::parse(&row.kind).ok_or_else(|| {
+                bad(format!(
+                    "OAuth token {}: unknown kind {:?}",
+                    row.id, row.kind
+                ))
+            })?,
             id: row.id,
             client_id: row.client_id,
             user_id: row.user_id,

@@ -265,7 +265,11 @@ pub async fn run_all(store: Arc<dyn Store>) {
     )
     .await;
     check("rows::token_rows_are_whole", rows::token_rows_are_whole()).await;
-    check("rows::other_rows_are_checked", rows::other_rows_are_checked()).await;
+    check(
+        "rows::other_rows_are_checked",
+        rows::other_rows_are_checked(),
+    )
+    .await;
 
     check(
         "leases::free_lease_is_acquired",

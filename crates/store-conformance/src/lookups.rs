@@ -163,7 +163,10 @@ pub async fn oauth_token_grant(store: &dyn Store) {
         Some(narrower),
         "the app's scope as stored now"
     );
-    assert_eq!(grant.token.scopes, new.token.scopes, "the token's own scope");
+    assert_eq!(
+        grant.token.scopes, new.token.scopes,
+        "the token's own scope"
+    );
 
     let other = new_oauth_token(
         OAuthTokenKind::Access,

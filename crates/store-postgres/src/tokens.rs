@@ -187,7 +187,11 @@ impl TokenStore for PgStore {
             return Ok(None);
         };
         let slot: String = get(&row, "matched_slot")?;
-        Ok(Some((rows::token(&row)?, rows::slot(&slot)?, rows::owner(&row)?)))
+        Ok(Some((
+            rows::token(&row)?,
+            rows::slot(&slot)?,
+            rows::owner(&row)?,
+        )))
     }
 
     /// The owner's tokens, oldest first (`created_at`, then `id`), filtered

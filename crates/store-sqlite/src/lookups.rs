@@ -78,7 +78,10 @@ impl Readers {
         })
     }
 
-    pub(crate) fn session_by_digest(&self, digest: &Digest) -> StoreResult<Option<(Session, User)>> {
+    pub(crate) fn session_by_digest(
+        &self,
+        digest: &Digest,
+    ) -> StoreResult<Option<(Session, User)>> {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(SESSION_BY_DIGEST).map_err(read_error)?;
             let found = statement

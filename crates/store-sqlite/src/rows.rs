@@ -92,7 +92,10 @@ pub(crate) fn json_list<'a>(items: impl IntoIterator<Item = &'a String>) -> Stor
     serde_json::to_string(&items).map_err(|e| StoreError::Database(e.to_string()))
 }
 
-pub(crate) fn get_json<T: serde::de::DeserializeOwned>(row: &SqliteRow, column: &str) -> StoreResult<T> {
+pub(crate) fn get_json<T: serde::de::DeserializeOwned>(
+    row: &SqliteRow,
+    column: &str,
+) -> StoreResult<T> {
     let text: String = get(row, column)?;
     serde_json::from_str(&text).map_err(|e| bad_data(column, e))
 }
