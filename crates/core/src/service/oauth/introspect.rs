@@ -5,6 +5,18 @@
 //! tokens issued to itself, or a bearer credential: with `tokens.verify` it
 //! may introspect anything (it is a resource server), and it may revoke what
 //! its own user owns (everything, with `admin.users`).
+//!
+//! Introspection reads the store on every request; it does not answer from
+//! the verification cache. The cache never lags a change made on the same
+//! instance, but another instance learns of a revocation only when its
+//! notification arrives (up to a second), and a process that shares a
+//! SQLite file (the CLI) notifies nobody. Introspection is where a resource
+//! server asks for a token's state now, and the checklist requires
+//! "revoke, then immediately introspect: `active:false`, across instances"
+//! (I4; pinned by `i4_revoke_on_one_instance_introspect_on_another`), so
+//! it pays one store read: a single query for the credential with its owner
+//! (and app), on the stores' fast read path. Verification
+//! (`POST /api/v1/verify`) keeps answering from the cache.
 
 use time::OffsetDateTime;
 use uuid::Uuid;
