@@ -114,8 +114,9 @@ pub async fn session_with_owner(store: &dyn Store) {
     );
 }
 
-/// An OAuth token with its app's scope as stored now and its user; nothing
-/// for another token's digest or an unknown id.
+/// An OAuth token with its app's scope as stored now (none for a token
+/// issued to no app) and its user; nothing for another token's digest or
+/// an unknown id.
 pub async fn oauth_token_grant(store: &dyn Store) {
     let owner = user(store, T0).await;
     let app = app(store, owner.id, T0).await;
@@ -191,6 +192,29 @@ pub async fn oauth_token_grant(store: &dyn Store) {
             .expect("unknown id")
             .is_none()
     );
+
+    // A token issued to a user directly, to no app: no app scope.
+    let mut own = new_oauth_token(
+        OAuthTokenKind::Access,
+        &app,
+        owner.id,
+        None,
+        T0,
+        T0 + Duration::hours(1),
+    );
+    own.token.client_id = None;
+    store
+        .insert_oauth_tokens(std::slice::from_ref(&own))
+        .await
+        .expect("insert_oauth_tokens without an app");
+    let grant = store
+        .find_oauth_token_grant(own.token.id, &own.digest)
+        .await
+        .expect("find_oauth_token_grant")
+        .expect("found");
+    assert_eq!(grant.token, own.token);
+    assert_eq!(grant.app_scopes, None, "no app, no app scope");
+    assert_eq!(grant.owner, owner);
 }
 
 /// An app with its owner, as the separate reads give them.
