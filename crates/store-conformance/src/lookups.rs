@@ -3,13 +3,13 @@
 //! reflects the owner's and the app's state as stored now, and finds nothing
 //! for an unknown secret, a wrong digest or a deleted credential.
 
-use keyward_core::model::{OAuthAppUpdate, OAuthTokenKind, UserStatus, UserUpdate};
+use keyward_core::model::{NewOAuthToken, OAuthAppUpdate, UserStatus, UserUpdate};
 use keyward_core::secret::SecretKind;
-use keyward_core::store::{Store, UserChange};
+use keyward_core::store::{OAuthTokenGrant, Store, UserChange};
 use time::Duration;
 
 use crate::fixtures::{T0, id, insert, new_session, new_token, renewal, secret, user};
-use crate::oauth::{app, new_oauth_token};
+use crate::oauth::{access, app};
 
 /// By either secret of a rotated token (with expiry, renewal policy and
 /// applications), the token, the slot and the owner; a disabled owner is
@@ -120,23 +120,8 @@ pub async fn session_with_owner(store: &dyn Store) {
 pub async fn oauth_token_grant(store: &dyn Store) {
     let owner = user(store, T0).await;
     let app = app(store, owner.id, T0).await;
-    let new = new_oauth_token(
-        OAuthTokenKind::Access,
-        &app,
-        owner.id,
-        None,
-        T0,
-        T0 + Duration::hours(1),
-    );
-    store
-        .insert_oauth_tokens(std::slice::from_ref(&new))
-        .await
-        .expect("insert_oauth_tokens");
-    let grant = store
-        .find_oauth_token_grant(new.token.id, &new.digest)
-        .await
-        .expect("find_oauth_token_grant")
-        .expect("found");
+    let new = access(&app, owner.id, None, T0);
+    let grant = stored_grant(store, &new).await;
     assert_eq!(grant.token, new.token);
     assert_eq!(grant.app_scopes.as_ref(), Some(&app.scopes));
     assert_eq!(grant.owner, owner);
@@ -154,11 +139,7 @@ pub async fn oauth_token_grant(store: &dyn Store) {
         .await
         .expect("update_app")
         .expect("exists");
-    let grant = store
-        .find_oauth_token_grant(new.token.id, &new.digest)
-        .await
-        .expect("find_oauth_token_grant")
-        .expect("found");
+    let grant = grant_of(store, &new).await;
     assert_eq!(
         grant.app_scopes,
         Some(narrower),
@@ -169,14 +150,7 @@ pub async fn oauth_token_grant(store: &dyn Store) {
         "the token's own scope"
     );
 
-    let other = new_oauth_token(
-        OAuthTokenKind::Access,
-        &app,
-        owner.id,
-        None,
-        T0,
-        T0 + Duration::hours(1),
-    );
+    let other = access(&app, owner.id, None, T0);
     assert!(
         store
             .find_oauth_token_grant(new.token.id, &other.digest)
@@ -194,24 +168,9 @@ pub async fn oauth_token_grant(store: &dyn Store) {
     );
 
     // A token issued to a user directly, to no app: no app scope.
-    let mut own = new_oauth_token(
-        OAuthTokenKind::Access,
-        &app,
-        owner.id,
-        None,
-        T0,
-        T0 + Duration::hours(1),
-    );
+    let mut own = access(&app, owner.id, None, T0);
     own.token.client_id = None;
-    store
-        .insert_oauth_tokens(std::slice::from_ref(&own))
-        .await
-        .expect("insert_oauth_tokens without an app");
-    let grant = store
-        .find_oauth_token_grant(own.token.id, &own.digest)
-        .await
-        .expect("find_oauth_token_grant")
-        .expect("found");
+    let grant = stored_grant(store, &own).await;
     assert_eq!(grant.token, own.token);
     assert_eq!(grant.app_scopes, None, "no app, no app scope");
     assert_eq!(grant.owner, owner);
@@ -235,4 +194,22 @@ pub async fn app_with_owner(store: &dyn Store) {
             .expect("unknown app")
             .is_none()
     );
+}
+
+/// Inserts `token` and reads its grant back.
+async fn stored_grant(store: &dyn Store, token: &NewOAuthToken) -> OAuthTokenGrant {
+    store
+        .insert_oauth_tokens(std::slice::from_ref(token))
+        .await
+        .expect("insert_oauth_tokens");
+    grant_of(store, token).await
+}
+
+/// The grant of a stored token.
+async fn grant_of(store: &dyn Store, token: &NewOAuthToken) -> OAuthTokenGrant {
+    store
+        .find_oauth_token_grant(token.token.id, &token.digest)
+        .await
+        .expect("find_oauth_token_grant")
+        .expect("found")
 }

@@ -112,7 +112,7 @@ pub fn new_oauth_token(
 }
 
 /// An access token valid one hour from `now`.
-fn access(
+pub fn access(
     app: &OAuthApp,
     user_id: Uuid,
     family: Option<Uuid>,
