@@ -16,16 +16,16 @@ use cli::{Cli, Command, ConfigCommand};
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = config::Config::load(cli.config.as_deref())?;
     if let Command::Openapi = cli.command {
-        let document = keyward_web::openapi::document(config.compat()?);
+        let document = keyward_web::openapi::document(config.server.compat()?);
         println!("{}", serde_json::to_string_pretty(&document)?);
         return Ok(());
     }
-    telemetry::init(&config.log_format);
+    telemetry::init(&config.server.log_format);
     match cli.command {
         Command::Serve { listen } => {
             let mut config = config;
             if let Some(listen) = listen {
-                config.listen = listen;
+                config.server.listen = listen;
                 config.validate()?;
             }
             commands::serve::run(config).await

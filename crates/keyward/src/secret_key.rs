@@ -17,11 +17,11 @@ use crate::store::Backend;
 pub const KEY_FILE_NAME: &str = "keyward.key";
 
 pub fn load(config: &Config, backend: &Backend, random: &dyn Random) -> anyhow::Result<ServerKey> {
-    if let Some(text) = &config.secret_key {
+    if let Some(text) = &config.database.secret_key {
         return ServerKey::from_text(text)
             .context("KEYWARD_SECRET_KEY must be 64 hex digits or at least 32 bytes of text");
     }
-    if let Some(path) = &config.secret_key_file {
+    if let Some(path) = &config.database.secret_key_file {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read KEYWARD_SECRET_KEY_FILE {}", path.display()))?;
         return ServerKey::from_text(&text).with_context(|| {
@@ -111,10 +111,8 @@ mod tests {
     fn postgres_requires_a_key() {
         let err = load(&Config::default(), &Backend::Postgres, &OsRandom).unwrap_err();
         assert!(err.to_string().contains("KEYWARD_SECRET_KEY"));
-        let config = Config {
-            secret_key: Some("ab".repeat(32)),
-            ..Config::default()
-        };
+        let mut config = Config::default();
+        config.database.secret_key = Some("ab".repeat(32));
         assert!(load(&config, &Backend::Postgres, &OsRandom).is_ok());
     }
 }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::http::HeaderName;
 use axum::serve::ListenerExt;
 use keyward_core::clock::{Clock, SystemClock};
 use keyward_core::random::{OsRandom, Random};
@@ -36,9 +35,13 @@ pub async fn services(
     clock: Arc<dyn Clock>,
 ) -> anyhow::Result<(Keyward, Option<PgStore>)> {
     let random: Arc<dyn Random> = Arc::new(OsRandom);
-    let backend = Backend::from_url(&config.database_url)?;
+    let backend = Backend::from_url(&config.database.database_url)?;
     let server_key = crate::secret_key::load(config, &backend, random.as_ref())?;
-    let opened = store::open(&config.database_url, config.database_max_connections).await?;
+    let opened = store::open(
+        &config.database.database_url,
+        config.database.database_max_connections,
+    )
+    .await?;
     let keyward = Keyward::new(Parts {
         store: opened.store,
         bus: opened.bus,
@@ -46,9 +49,9 @@ pub async fn services(
         clock,
         random,
         server_key,
-        policy: config.policy()?,
+        policy: config.scopes.policy()?,
         settings: config.settings()?,
-        cache: config.cache_settings(),
+        cache: config.cache.cache_settings(),
     });
     Ok((keyward, opened.listen))
 }
@@ -72,18 +75,7 @@ async fn follow_invalidations(
 }
 
 pub fn web_config(config: &Config) -> anyhow::Result<WebConfig> {
-    Ok(WebConfig {
-        app_id_header: HeaderName::try_from(config.app_id_header.as_str())
-            .context("app_id_header")?,
-        app_token_header: HeaderName::try_from(config.app_token_header.as_str())
-            .context("app_token_header")?,
-        max_body_bytes: config.max_body_bytes,
-        issuer: config.issuer()?,
-        metrics_public: config.metrics_public,
-        compat: config.compat()?,
-        trusted_proxies: config.trusted_proxies()?,
-        request_timeout: Duration::from_secs(config.request_timeout_seconds),
-    })
+    config.server.web_config()
 }
 
 /// A built server, ready to run.
@@ -112,8 +104,8 @@ impl Application {
         // Without a public URL, the issuer is the address actually bound
         // (the configured one may say port 0).
         let mut config = config.clone();
-        if config.public_url.is_none() {
-            config.public_url = Some(format!("http://{}", listener.local_addr()?));
+        if config.server.public_url.is_none() {
+            config.server.public_url = Some(format!("http://{}", listener.local_addr()?));
         }
         let config = &config;
         let (keyward, listen) = services(config, clock).await?;
@@ -128,7 +120,7 @@ impl Application {
             router,
             keyward,
             follower,
-            usage_flush: Duration::from_secs(config.usage_flush_seconds),
+            usage_flush: Duration::from_secs(config.cache.usage_flush_seconds),
             instance_id: format!(
                 "pid{}-{}",
                 std::process::id(),
@@ -244,10 +236,9 @@ mod tests {
     #[tokio::test]
     async fn one_instance_does_the_housekeeping() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = Config {
-            database_url: format!("sqlite://{}", dir.path().join("keyward.db").display()),
-            ..Config::default()
-        };
+        let mut config = Config::default();
+        config.database.database_url =
+            format!("sqlite://{}", dir.path().join("keyward.db").display());
         let clock = Arc::new(ManualClock::starting_now());
         let (a, _) = services(&config, clock.clone()).await.expect("a");
         let (b, _) = services(&config, clock.clone()).await.expect("b");

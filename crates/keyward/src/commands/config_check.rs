@@ -5,10 +5,11 @@ use crate::config::Config;
 
 pub fn run(config: Config) -> anyhow::Result<()> {
     let mut shown = config;
-    if shown.secret_key.is_some() {
-        shown.secret_key = Some("<set>".into());
+    let database = &mut shown.database;
+    if database.secret_key.is_some() {
+        database.secret_key = Some("<set>".into());
     }
-    shown.database_url = crate::store::redact(&shown.database_url);
+    database.database_url = crate::store::redact(&database.database_url);
     let text = toml_like(&serde_json::to_value(&shown)?);
     println!("{text}configuration is valid");
     Ok(())

@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::startup::Application;
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let addr = config.listen_addr()?;
+    let addr = config.server.listen_addr()?;
     let listener = TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;

@@ -383,7 +383,7 @@ async fn users_change_their_own_password() {
 /// admin list and an owner's list: no duplicate, no gap, the filters hold.
 #[tokio::test]
 async fn every_credential_is_listed_page_by_page() {
-    let app = TestApp::spawn_with(|c| c.max_tokens_per_user = 5000).await;
+    let app = TestApp::spawn_with(|c| c.credentials.max_tokens_per_user = 5000).await;
     let root = admin(&app, "lister-root").await;
     let mut ids = BTreeSet::new();
     let mut owners = Vec::new();
@@ -399,7 +399,9 @@ async fn every_credential_is_listed_page_by_page() {
                 expires_at: expires,
                 ..Default::default()
             };
-            let issued = app.keyward.issue_token(&user, None, input).await.unwrap();
+            let issued = app.keyward.issue_token(&user, None, input)
+                .await
+                .unwrap();
             ids.insert(issued.view.token.id.to_string());
         }
     }

@@ -244,7 +244,7 @@ async fn deleting_an_app_kills_every_token_it_was_issued() {
 
 #[tokio::test]
 async fn apps_are_private_to_their_owner_and_limited() {
-    let app = TestApp::spawn_with(|c| c.max_apps_per_user = 2).await;
+    let app = TestApp::spawn_with(|c| c.credentials.max_apps_per_user = 2).await;
     let alice = app.session("appalice", &["member"]).await;
     let bob = app.session("appbob", &["member"]).await;
     let created = create(&app, &alice, new_app()).await;
@@ -274,8 +274,8 @@ async fn apps_are_private_to_their_owner_and_limited() {
 #[tokio::test]
 async fn the_iguide_complete_script_runs_unchanged() {
     let app = TestApp::spawn_with(|c| {
-        c.app_id_header = "X-Plntr-App-Id".into();
-        c.app_token_header = "X-Plntr-App-Token".into();
+        c.server.app_id_header = "X-Plntr-App-Id".into();
+        c.server.app_token_header = "X-Plntr-App-Token".into();
     })
     .await;
     let session = app.session("iguide", &["member"]).await;

@@ -67,8 +67,8 @@ async fn the_header_pair_must_agree() {
 #[tokio::test]
 async fn header_names_are_configurable() {
     let app = TestApp::spawn_with(|c| {
-        c.app_id_header = "X-Plntr-App-Id".into();
-        c.app_token_header = "X-Plntr-App-Token".into();
+        c.server.app_id_header = "X-Plntr-App-Id".into();
+        c.server.app_token_header = "X-Plntr-App-Token".into();
     })
     .await;
     let session = app.session("plntr", &["member"]).await;

@@ -30,7 +30,7 @@ async fn last_used_ip(app: &TestApp, session: &str, id: &str) -> serde_json::Val
 
 #[tokio::test]
 async fn forwarded_addresses_count_only_from_trusted_proxies() {
-    let app = TestApp::spawn_with(|c| c.trusted_proxies = vec!["127.0.0.1/32".into()]).await;
+    let app = TestApp::spawn_with(|c| c.server.trusted_proxies = vec!["127.0.0.1/32".into()]).await;
     let session = app.session("behind-proxy", &["member"]).await;
     let token = app
         .create_token(&session, json!({"name": "t", "scopes": ["iguide.ro"]}))

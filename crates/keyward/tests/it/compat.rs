@@ -10,7 +10,7 @@ use crate::harness::{PASSWORD, TestApp, send};
 use crate::oauth_support::{Auth, create_app, post_form, str_of};
 
 fn both(config: &mut keyward::config::Config) {
-    config.compat_profiles = vec!["circularo".into(), "apinizer".into()];
+    config.server.compat_profiles = vec!["circularo".into(), "apinizer".into()];
 }
 
 /// Makes a token and, when `used_days_ago` is set, uses it that many days

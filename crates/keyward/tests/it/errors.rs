@@ -164,7 +164,7 @@ async fn oversized_headers_are_refused() {
 #[tokio::test]
 async fn slow_requests_time_out() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let app = TestApp::spawn_with(|c| c.request_timeout_seconds = 1).await;
+    let app = TestApp::spawn_with(|c| c.server.request_timeout_seconds = 1).await;
     let addr = app.base.trim_start_matches("http://").to_owned();
     let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
     stream
@@ -191,7 +191,9 @@ async fn slow_requests_time_out() {
 /// browsers to stay on https.
 #[tokio::test]
 async fn hsts_when_the_public_url_is_https() {
-    let app = TestApp::spawn_with(|c| c.public_url = Some("https://keys.example.com".into())).await;
+    let app =
+        TestApp::spawn_with(|c| c.server.public_url = Some("https://keys.example.com".into()))
+            .await;
     let response = app.request(Method::GET, "/healthz").send().await.unwrap();
     assert_eq!(
         response.headers()["strict-transport-security"],

@@ -51,19 +51,17 @@ impl TestApp {
         adjust: impl FnOnce(&mut Config),
     ) -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let mut config = Config {
-            listen: "127.0.0.1:0".into(),
-            scopes: SCOPES.split(',').map(str::to_owned).collect(),
-            applications: vec!["shop".into(), "portal".into()],
-            ..Config::default()
-        };
+        let mut config = Config::default();
+        config.server.listen = "127.0.0.1:0".into();
+        config.scopes.scopes = SCOPES.split(',').map(str::to_owned).collect();
+        config.scopes.applications = vec!["shop".into(), "portal".into()];
         match &database {
             Some(db) => {
-                config.database_url = db.url.clone();
-                config.secret_key = Some(TEST_SERVER_KEY.into());
+                config.database.database_url = db.url.clone();
+                config.database.secret_key = Some(TEST_SERVER_KEY.into());
             }
             None => {
-                config.database_url =
+                config.database.database_url =
                     format!("sqlite://{}", data_dir.path().join("keyward.db").display());
             }
         }

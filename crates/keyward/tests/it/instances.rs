@@ -21,8 +21,8 @@ pub async fn pair() -> (TestApp, TestApp) {
     let url = db.url.clone();
     let a = TestApp::spawn_on(Some(db), |_| {}).await;
     let b = TestApp::spawn_on(None, |c| {
-        c.database_url = url;
-        c.secret_key = Some(crate::harness::TEST_SERVER_KEY.into());
+        c.database.database_url = url;
+        c.database.secret_key = Some(crate::harness::TEST_SERVER_KEY.into());
     })
     .await;
     (a, b)
@@ -192,7 +192,7 @@ async fn readiness_follows_the_database_and_recovers_by_itself() {
     let db = keyward_store_postgres::testing::fresh_database().await;
     let proxy = crate::proxy::Proxy::start("127.0.0.1:5432").await;
     let url = db.url.replace("127.0.0.1:5432", &proxy.addr());
-    let app = TestApp::spawn_on(Some(db), |c| c.database_url = url).await;
+    let app = TestApp::spawn_on(Some(db), |c| c.database.database_url = url).await;
     let ready = || async {
         app.request(Method::GET, "/readyz")
             .send()

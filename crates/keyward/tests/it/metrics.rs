@@ -228,7 +228,7 @@ async fn metrics_need_the_metrics_read_scope_unless_public() {
     );
     app.stop().await;
 
-    let open = TestApp::spawn_with(|c| c.metrics_public = true).await;
+    let open = TestApp::spawn_with(|c| c.server.metrics_public = true).await;
     let response = open.request(Method::GET, "/metrics").send().await.unwrap();
     assert_eq!(
         response.status(),

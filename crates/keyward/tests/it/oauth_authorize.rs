@@ -797,7 +797,9 @@ async fn b11_authorize_has_no_cors() {
 
 #[tokio::test]
 async fn b14_the_authorization_response_names_the_issuer() {
-    let app = TestApp::spawn_with(|c| c.public_url = Some("https://keys.example.com".into())).await;
+    let app =
+        TestApp::spawn_with(|c| c.server.public_url = Some("https://keys.example.com".into()))
+            .await;
     let session = app.session("b14", &["member"]).await;
     let client = standard_app(&app, &session).await;
     let (_, meta) = send(app.request(Method::GET, "/.well-known/oauth-authorization-server")).await;

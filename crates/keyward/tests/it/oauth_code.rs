@@ -36,7 +36,7 @@ async fn g3_an_expired_code_is_invalid_grant() {
 
 #[tokio::test]
 async fn g3_the_code_lifetime_is_capped_at_ten_minutes() {
-    let app = TestApp::spawn_with(|c| c.authorization_code_ttl_seconds = 3600).await;
+    let app = TestApp::spawn_with(|c| c.oauth.authorization_code_ttl_seconds = 3600).await;
     let session = app.session("g3cap", &["member"]).await;
     let client = standard_app(&app, &session).await;
     let code = code_for(&app, &session, &Authz::new(&client)).await;

@@ -24,7 +24,7 @@ async fn metadata(app: &TestApp, path: &str) -> (StatusCode, Value, Option<Strin
 }
 
 async fn https_app() -> TestApp {
-    TestApp::spawn_with(|c| c.public_url = Some("https://keys.example.com".into())).await
+    TestApp::spawn_with(|c| c.server.public_url = Some("https://keys.example.com".into())).await
 }
 
 #[tokio::test]
@@ -44,7 +44,8 @@ async fn m1_metadata_is_served_as_json() {
 #[tokio::test]
 async fn m1_an_issuer_with_a_path_has_the_well_known_between_host_and_path() {
     let app =
-        TestApp::spawn_with(|c| c.public_url = Some("https://keys.example.com/kw".into())).await;
+        TestApp::spawn_with(|c| c.server.public_url = Some("https://keys.example.com/kw".into()))
+            .await;
     let (status, body, _) = metadata(&app, &format!("{WELL_KNOWN}/kw")).await;
     assert_eq!(
         status,
@@ -58,7 +59,7 @@ async fn m1_an_issuer_with_a_path_has_the_well_known_between_host_and_path() {
 #[tokio::test]
 async fn m2_the_issuer_is_https_without_query_or_fragment_and_as_configured() {
     for configured in ["https://keys.example.com", "https://keys.example.com/"] {
-        let app = TestApp::spawn_with(|c| c.public_url = Some(configured.into())).await;
+        let app = TestApp::spawn_with(|c| c.server.public_url = Some(configured.into())).await;
         let (_, body, _) = metadata(&app, WELL_KNOWN).await;
         let issuer = str_of(&body, "issuer");
         let url = url::Url::parse(issuer).expect("a URL");

@@ -437,7 +437,9 @@ async fn i5_a_wrong_hint_still_resolves_the_token() {
 
 #[tokio::test]
 async fn i6_an_active_answer_describes_the_token() {
-    let app = TestApp::spawn_with(|c| c.public_url = Some("https://keys.example.com".into())).await;
+    let app =
+        TestApp::spawn_with(|c| c.server.public_url = Some("https://keys.example.com".into()))
+            .await;
     let user = app.user("i6", &["member"]).await;
     let session = app.login("i6").await;
     let client = standard_app(&app, &session).await;

@@ -152,7 +152,7 @@ async fn k4_the_scope_reported_is_the_scope_actually_granted() {
     // app's scope ∩ the owner's allowed scopes (SPEC §4), so iguide.ro is
     // not granted and the response must say what was (RFC 6749 §3.3).
     let app = TestApp::spawn_with(|c| {
-        c.roles.insert(
+        c.scopes.roles.insert(
             "reader".into(),
             vec!["credentials.manage".into(), "iguide.list".into()],
         );

@@ -25,7 +25,7 @@ pub async fn dump(app: &TestApp) -> Vec<u8> {
     if requested() {
         let output = tokio::process::Command::new("pg_dump")
             .arg("--data-only")
-            .arg(&app.config.database_url)
+            .arg(&app.config.database.database_url)
             .output()
             .await
             .expect("pg_dump runs");

@@ -12,7 +12,7 @@ const TOKENS: &str = "/api/v1/integrations/tokens";
 
 #[tokio::test]
 async fn a_lifetime_cap_holds_everywhere() {
-    let app = TestApp::spawn_with(|c| c.max_token_lifetime_days = 90).await;
+    let app = TestApp::spawn_with(|c| c.credentials.max_token_lifetime_days = 90).await;
     let session = app.session("capped", &["member"]).await;
     let create =
         |body: serde_json::Value| send(app.bearer(Method::POST, TOKENS, &session).json(&body));
@@ -63,7 +63,7 @@ async fn rotation_caps_a_token_that_never_expires() {
     // with one, on the same database (a SQLite file kept across both).
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("keyward.db").display());
-    let free = TestApp::spawn_on(None, |c| c.database_url = url.clone()).await;
+    let free = TestApp::spawn_on(None, |c| c.database.database_url = url.clone()).await;
     let session = free.session("legacy", &["member"]).await;
     let token = free
         .create_token(&session, json!({"name": "old", "scopes": ["iguide.ro"]}))
@@ -71,8 +71,8 @@ async fn rotation_caps_a_token_that_never_expires() {
     free.stop().await;
 
     let capped = TestApp::spawn_on(None, |c| {
-        c.database_url = url.clone();
-        c.max_token_lifetime_days = 30;
+        c.database.database_url = url.clone();
+        c.credentials.max_token_lifetime_days = 30;
     })
     .await;
     let session = capped.login("legacy").await;
@@ -96,7 +96,7 @@ async fn rotation_caps_a_token_that_never_expires() {
 
 #[tokio::test]
 async fn required_expiry_refuses_never() {
-    let app = TestApp::spawn_with(|c| c.require_token_expiry = true).await;
+    let app = TestApp::spawn_with(|c| c.credentials.require_token_expiry = true).await;
     let session = app.session("must-expire", &["member"]).await;
     let (status, err) = send(
         app.bearer(Method::POST, TOKENS, &session)

@@ -82,7 +82,7 @@ async fn parallel_guesses_cannot_outrun_the_login_limit_nor_lock_the_victim_out(
 /// all-addresses limit.
 #[tokio::test]
 async fn guesses_from_many_addresses_stop_at_the_per_user_limit() {
-    let app = TestApp::spawn_with(|c| c.login_failures_per_user_all_ips = 12).await;
+    let app = TestApp::spawn_with(|c| c.limits.login_failures_per_user_all_ips = 12).await;
     app.user("spread", &["member"]).await;
     let mut checked = 0;
     for host in 10..30 {
@@ -373,7 +373,7 @@ async fn the_login_budget_holds_across_instances() {
 /// good still passes, and the window's end lets the address in again.
 #[tokio::test]
 async fn a_flood_of_bad_secrets_is_cut_off_per_address() {
-    let app = TestApp::spawn_with(|c| c.auth_failures_per_ip = 5).await;
+    let app = TestApp::spawn_with(|c| c.limits.auth_failures_per_ip = 5).await;
     let session = app.session("flooded", &["member"]).await;
     let known = app
         .create_token(&session, json!({"name": "known", "scopes": ["iguide.ro"]}))

@@ -95,7 +95,7 @@ async fn make(app: &TestApp, session: &str, shape: &Shape) -> (String, String) {
 /// the target; a refusal is 403, hands out no secret, and changes nothing.
 #[tokio::test]
 async fn no_operation_hands_a_weaker_token_a_stronger_ones_secret() {
-    let app = TestApp::spawn_with(|c| c.max_tokens_per_user = 1000).await;
+    let app = TestApp::spawn_with(|c| c.credentials.max_tokens_per_user = 1000).await;
     let session = app.session("walker", &["member"]).await;
     let shapes = [
         Shape::new(&[MANAGE], &[]),
@@ -421,7 +421,7 @@ async fn narrowing_an_app_narrows_what_it_already_issued() {
 /// grace period after a renewal.
 #[tokio::test]
 async fn renew_respects_the_token_limit() {
-    let app = TestApp::spawn_with(|c| c.max_tokens_per_user = 2).await;
+    let app = TestApp::spawn_with(|c| c.credentials.max_tokens_per_user = 2).await;
     let session = app.session("renewer", &["member"]).await;
     let first = app
         .create_token(&session, json!({"name": "a", "scopes": ["iguide.ro"]}))

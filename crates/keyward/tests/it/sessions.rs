@@ -97,7 +97,7 @@ async fn repeated_failures_are_throttled_per_username_until_the_window_ends() {
 
 #[tokio::test]
 async fn repeated_failures_are_throttled_per_ip() {
-    let app = TestApp::spawn_with(|c| c.login_failures_per_ip = 3).await;
+    let app = TestApp::spawn_with(|c| c.limits.login_failures_per_ip = 3).await;
     for i in 0..3 {
         let (status, _) = send(
             app.request(Method::POST, "/api/v1/login")

@@ -416,7 +416,7 @@ async fn last_use_is_written_behind_in_batches() {
 
 #[tokio::test]
 async fn the_background_writer_makes_last_use_visible_within_its_interval() {
-    let app = TestApp::spawn_with(|c| c.usage_flush_seconds = 1).await;
+    let app = TestApp::spawn_with(|c| c.cache.usage_flush_seconds = 1).await;
     let (session, token) = setup(&app, "bg").await;
     let path = format!("{TOKENS}/{}", token["id"].as_str().unwrap());
     assert_eq!(app.me_status(secret(&token)).await, StatusCode::OK);

@@ -208,7 +208,7 @@ async fn at_most_ten_active_tokens_per_user() {
 
 #[tokio::test]
 async fn the_limit_is_configurable() {
-    let app = TestApp::spawn_with(|c| c.max_tokens_per_user = 2).await;
+    let app = TestApp::spawn_with(|c| c.credentials.max_tokens_per_user = 2).await;
     let session = app.session("few", &["member"]).await;
     let body = json!({"name": "t", "scopes": ["iguide.list"]});
     app.create_token(&session, body.clone()).await;
@@ -277,7 +277,7 @@ async fn no_credential_can_mint_a_stronger_one() {
 #[tokio::test]
 async fn effective_scopes_follow_the_owners_roles_at_use_time() {
     let app = TestApp::spawn_with(|c| {
-        c.roles.insert(
+        c.scopes.roles.insert(
             "viewer".into(),
             vec!["iguide.list".into(), "credentials.manage".into()],
         );

@@ -1,0 +1,48 @@
+//! Where Keyward keeps its data, under which server key, and for how long.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use serde::{Deserialize, Serialize};
+
+use super::parse::opt_string;
+
+/// The default database: a SQLite file under `./keyward-data/`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://keyward-data/keyward.db";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DatabaseConfig {
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// Size of the database connection pool.
+    pub database_max_connections: u32,
+    /// The server key (hex or text of at least 32 bytes).
+    #[serde(deserialize_with = "opt_string")]
+    pub secret_key: Option<String>,
+    /// A file holding the server key.
+    pub secret_key_file: Option<PathBuf>,
+    /// How long audit events are kept, in days.
+    pub audit_retention_days: i64,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            database_url: DEFAULT_DATABASE_URL.into(),
+            database_max_connections: 8,
+            secret_key: None,
+            secret_key_file: None,
+            audit_retention_days: 400,
+        }
+    }
+}
+
+impl DatabaseConfig {
+    pub(super) fn validate(&self) -> anyhow::Result<()> {
+        if self.database_max_connections == 0 {
+            bail!("database_max_connections must be at least 1");
+        }
+        Ok(())
+    }
+}
