@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod common_passwords;
 pub mod config;
+pub mod effects;
 pub mod error;
 pub mod model;
 pub mod password;

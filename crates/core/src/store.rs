@@ -5,12 +5,17 @@
 //! - times come from the caller (the services' `Clock`), never from the
 //!   database's own clock;
 //! - every method that changes several rows does so in one transaction;
-//! - only digests of secrets are stored, never a secret.
+//! - only digests of secrets are stored, never a secret;
+//! - a method that takes [`SideEffects`] writes them in the change's own
+//!   transaction, and only when it changes something (a deletion of nothing,
+//!   a deactivation of a token already deactivated, a revocation of a token
+//!   already revoked write none).
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::effects::SideEffects;
 use crate::error::StoreError;
 use crate::model::{
     ApiToken, AuditEvent, AuditFilter, AuthCode, NewApiToken, NewAuthCode, NewOAuthApp,
@@ -51,7 +56,7 @@ pub struct OAuthTokenGrant {
 pub trait UserStore: Send + Sync {
     /// Inserts a user; [`StoreError::Conflict`] if the username (compared
     /// case-insensitively) is taken.
-    async fn insert_user(&self, user: &NewUser) -> StoreResult<User>;
+    async fn insert_user(&self, user: &NewUser, effects: &SideEffects) -> StoreResult<User>;
     async fn find_user(&self, id: Uuid) -> StoreResult<Option<User>>;
     /// The user and their password hash, by username (case-insensitive).
     async fn find_user_for_login(&self, username: &str) -> StoreResult<Option<(User, String)>>;
@@ -66,10 +71,11 @@ pub trait UserStore: Send + Sync {
         id: Uuid,
         update: &UserUpdate,
         now: OffsetDateTime,
+        effects: &SideEffects,
     ) -> StoreResult<UserChange>;
     /// Deletes the user with every credential of theirs (sessions, tokens,
     /// apps and what the apps issued), under the same last-admin rule.
-    async fn delete_user(&self, id: Uuid) -> StoreResult<UserChange>;
+    async fn delete_user(&self, id: Uuid, effects: &SideEffects) -> StoreResult<UserChange>;
     /// The ids of the user's OAuth apps (whose issued tokens a deletion of
     /// the user ends).
     async fn list_app_ids_of(&self, user_id: Uuid) -> StoreResult<Vec<Uuid>>;
@@ -79,7 +85,7 @@ pub trait UserStore: Send + Sync {
 
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    async fn insert_session(&self, session: &NewSession) -> StoreResult<()>;
+    async fn insert_session(&self, session: &NewSession, effects: &SideEffects) -> StoreResult<()>;
     async fn find_session(&self, digest: &Digest) -> StoreResult<Option<Session>>;
     /// As [`Self::find_session`], with the session's user, in one query.
     async fn find_session_with_owner(
@@ -89,7 +95,7 @@ pub trait SessionStore: Send + Sync {
     /// Moves `last_seen_at` forward (never back).
     async fn touch_session(&self, id: Uuid, at: OffsetDateTime) -> StoreResult<()>;
     /// Returns whether a session was deleted.
-    async fn delete_session(&self, id: Uuid) -> StoreResult<bool>;
+    async fn delete_session(&self, id: Uuid, effects: &SideEffects) -> StoreResult<bool>;
     /// Deletes every session of `user_id` but `except`; returns how many.
     async fn delete_sessions_of(&self, user_id: Uuid, except: Option<Uuid>) -> StoreResult<u64>;
     /// Deletes sessions that ended before `idle_cutoff` (last seen) or `now`
@@ -140,7 +146,12 @@ pub struct RenewalLimit {
 pub trait TokenStore: Send + Sync {
     /// Inserts a token with its current secret, unless the owner already has
     /// `limit` active, unexpired tokens (checked atomically with the insert).
-    async fn insert_token(&self, token: &NewApiToken, limit: u32) -> StoreResult<InsertToken>;
+    async fn insert_token(
+        &self,
+        token: &NewApiToken,
+        limit: u32,
+        effects: &SideEffects,
+    ) -> StoreResult<InsertToken>;
     async fn find_token(&self, id: Uuid) -> StoreResult<Option<ApiToken>>;
     /// The token a secret digest belongs to, and which of its secrets it is.
     async fn find_token_by_secret(
@@ -166,6 +177,7 @@ pub trait TokenStore: Send + Sync {
         id: Uuid,
         update: &TokenUpdate,
         now: OffsetDateTime,
+        effects: &SideEffects,
     ) -> StoreResult<Option<ApiToken>>;
     /// Makes `secret` current. The old current secret becomes the previous one
     /// until `previous_until`, or is dropped when that is `None`; any older
@@ -179,17 +191,23 @@ pub trait TokenStore: Send + Sync {
         previous_until: Option<OffsetDateTime>,
         expires_by: Option<OffsetDateTime>,
         now: OffsetDateTime,
+        effects: &SideEffects,
     ) -> StoreResult<Option<ApiToken>>;
     /// Drops the previous secret, if any.
-    async fn revoke_previous(&self, id: Uuid, now: OffsetDateTime)
-    -> StoreResult<Option<ApiToken>>;
+    async fn revoke_previous(
+        &self,
+        id: Uuid,
+        now: OffsetDateTime,
+        effects: &SideEffects,
+    ) -> StoreResult<Option<ApiToken>>;
     async fn deactivate_token(
         &self,
         id: Uuid,
         now: OffsetDateTime,
+        effects: &SideEffects,
     ) -> StoreResult<Option<ApiToken>>;
     /// Returns whether a token was deleted. Its secrets go with it.
-    async fn delete_token(&self, id: Uuid) -> StoreResult<bool>;
+    async fn delete_token(&self, id: Uuid, effects: &SideEffects) -> StoreResult<bool>;
     /// Inserts `replacement`, sets the old token's expiry to
     /// `expire_current_at` and records `replacement` as its successor, in one
     /// transaction, unless the old token is gone, was renewed before, or the
@@ -203,6 +221,7 @@ pub trait TokenStore: Send + Sync {
         replacement: &NewApiToken,
         expire_current_at: OffsetDateTime,
         limits: RenewalLimit,
+        effects: &SideEffects,
     ) -> StoreResult<RenewOutcome>;
     /// Writes a batch of recorded uses; later uses win, earlier ones never
     /// overwrite later ones.
@@ -223,7 +242,12 @@ pub enum InsertApp {
 pub trait OAuthStore: Send + Sync {
     /// Inserts an app unless the owner already has `limit` apps (checked
     /// atomically with the insert).
-    async fn insert_app(&self, app: &NewOAuthApp, limit: u32) -> StoreResult<InsertApp>;
+    async fn insert_app(
+        &self,
+        app: &NewOAuthApp,
+        limit: u32,
+        effects: &SideEffects,
+    ) -> StoreResult<InsertApp>;
     async fn find_app(&self, client_id: Uuid) -> StoreResult<Option<OAuthApp>>;
     /// As [`Self::find_app`], with the app's owner, in one query.
     async fn find_app_with_owner(&self, client_id: Uuid) -> StoreResult<Option<(OAuthApp, User)>>;
@@ -239,6 +263,7 @@ pub trait OAuthStore: Send + Sync {
         client_id: Uuid,
         update: &OAuthAppUpdate,
         now: OffsetDateTime,
+        effects: &SideEffects,
     ) -> StoreResult<Option<OAuthApp>>;
     /// Replaces the app's secret; the old one stops matching at once.
     async fn rotate_app_secret(
@@ -247,12 +272,13 @@ pub trait OAuthStore: Send + Sync {
         digest: &Digest,
         hint: &str,
         now: OffsetDateTime,
+        effects: &SideEffects,
     ) -> StoreResult<Option<OAuthApp>>;
     /// Deletes the app with every code and token issued to it. Returns
     /// whether it existed.
-    async fn delete_app(&self, client_id: Uuid) -> StoreResult<bool>;
+    async fn delete_app(&self, client_id: Uuid, effects: &SideEffects) -> StoreResult<bool>;
 
-    async fn insert_code(&self, code: &NewAuthCode) -> StoreResult<()>;
+    async fn insert_code(&self, code: &NewAuthCode, effects: &SideEffects) -> StoreResult<()>;
     async fn find_code(&self, digest: &Digest) -> StoreResult<Option<AuthCode>>;
     /// Marks the code used and inserts `tokens`, in one transaction, only if
     /// the code was not used yet. Returns whether it was fresh (on `false`
@@ -286,9 +312,19 @@ pub trait OAuthStore: Send + Sync {
         now: OffsetDateTime,
     ) -> StoreResult<bool>;
     /// Revokes one token; returns whether it was live before.
-    async fn revoke_oauth_token(&self, id: Uuid, now: OffsetDateTime) -> StoreResult<bool>;
+    async fn revoke_oauth_token(
+        &self,
+        id: Uuid,
+        now: OffsetDateTime,
+        effects: &SideEffects,
+    ) -> StoreResult<bool>;
     /// Revokes every token of a family; returns the ids revoked now.
-    async fn revoke_family(&self, family_id: Uuid, now: OffsetDateTime) -> StoreResult<Vec<Uuid>>;
+    async fn revoke_family(
+        &self,
+        family_id: Uuid,
+        now: OffsetDateTime,
+        effects: &SideEffects,
+    ) -> StoreResult<Vec<Uuid>>;
     /// Deletes codes with `expires_at <= code_cutoff` (used codes are kept a
     /// while after expiry so a replay can still revoke what they issued) and
     /// tokens with `expires_at <= token_cutoff`. Returns how many rows went.

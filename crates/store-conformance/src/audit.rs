@@ -12,7 +12,10 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::fixtures::{T0, id};
+use keyward_core::effects::SideEffects;
+use keyward_core::store::InsertToken;
+
+use crate::fixtures::{self, T0, id};
 
 fn event(
     at: OffsetDateTime,
@@ -165,4 +168,103 @@ pub async fn events_round_trip_and_filter(store: &dyn Store) {
     let left = all(store, &since).await;
     assert!(left.iter().all(|e| e.at >= base + Duration::seconds(2)));
     assert_eq!(left.len(), 3);
+}
+
+/// The events of `action` with target `target`.
+async fn of(store: &dyn Store, action: AuditAction, target: Uuid) -> Vec<AuditEvent> {
+    let filter = AuditFilter {
+        action: Some(action),
+        target_id: Some(target),
+        ..AuditFilter::default()
+    };
+    all(store, &filter).await
+}
+
+fn effects_of(action: AuditAction, target: Uuid, at: OffsetDateTime) -> SideEffects {
+    let mut e = event(at, None, None, action);
+    e.target_id = Some(target);
+    SideEffects::audit(e)
+}
+
+/// A change's events are written with it, and only when it happens: a
+/// creation refused at the limit, a second deactivation, a deletion of
+/// nothing write none.
+pub async fn effects_commit_only_with_their_change(store: &dyn Store) {
+    let owner = fixtures::user(store, T0).await;
+    let (token, _) = fixtures::new_token(owner.id, T0);
+    let created = effects_of(AuditAction::TokenCreated, token.id, T0);
+    assert!(matches!(
+        store
+            .insert_token(&token, 10, &created)
+            .await
+            .expect("insert"),
+        InsertToken::Inserted(_)
+    ));
+    assert_eq!(
+        of(store, AuditAction::TokenCreated, token.id).await,
+        created.audit
+    );
+
+    let (refused, _) = fixtures::new_token(owner.id, T0);
+    let at_limit = effects_of(AuditAction::TokenCreated, refused.id, T0);
+    assert!(matches!(
+        store
+            .insert_token(&refused, 1, &at_limit)
+            .await
+            .expect("insert"),
+        InsertToken::LimitReached
+    ));
+    assert!(
+        of(store, AuditAction::TokenCreated, refused.id)
+            .await
+            .is_empty()
+    );
+
+    for second in [false, true] {
+        let effects = effects_of(
+            AuditAction::TokenDeactivated,
+            token.id,
+            T0 + Duration::seconds(1),
+        );
+        store
+            .deactivate_token(token.id, T0 + Duration::seconds(1), &effects)
+            .await
+            .expect("deactivate");
+        let written = of(store, AuditAction::TokenDeactivated, token.id).await;
+        assert_eq!(written.len(), 1, "second deactivation: {second}");
+    }
+
+    let nothing = id();
+    let effects = effects_of(AuditAction::TokenDeleted, nothing, T0);
+    assert!(!store.delete_token(nothing, &effects).await.expect("delete"));
+    assert!(
+        of(store, AuditAction::TokenDeleted, nothing)
+            .await
+            .is_empty()
+    );
+    let effects = effects_of(AuditAction::TokenDeleted, token.id, T0);
+    assert!(
+        store
+            .delete_token(token.id, &effects)
+            .await
+            .expect("delete")
+    );
+    assert_eq!(
+        of(store, AuditAction::TokenDeleted, token.id).await.len(),
+        1
+    );
+
+    let nothing = id();
+    let effects = effects_of(AuditAction::SessionEnded, nothing, T0);
+    assert!(
+        !store
+            .delete_session(nothing, &effects)
+            .await
+            .expect("delete")
+    );
+    assert!(
+        of(store, AuditAction::SessionEnded, nothing)
+            .await
+            .is_empty()
+    );
 }

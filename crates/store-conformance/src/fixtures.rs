@@ -2,6 +2,7 @@
 //! real secrets (generated and hashed the way the services do), each with
 //! random names and ids so that checks can share one database.
 
+use keyward_core::effects::SideEffects;
 use std::collections::BTreeSet;
 
 use keyward_core::model::{
@@ -83,7 +84,7 @@ pub fn new_user_named(username: &str, now: OffsetDateTime) -> NewUser {
 /// Inserts a fresh user.
 pub async fn user(store: &dyn Store, now: OffsetDateTime) -> User {
     store
-        .insert_user(&new_user(now))
+        .insert_user(&new_user(now), &SideEffects::none())
         .await
         .expect("insert_user of a fresh user")
 }
@@ -137,7 +138,7 @@ pub fn inserted(outcome: InsertToken) -> ApiToken {
 pub async fn insert(store: &dyn Store, token: &NewApiToken) -> ApiToken {
     inserted(
         store
-            .insert_token(token, u32::MAX)
+            .insert_token(token, u32::MAX, &SideEffects::none())
             .await
             .expect("insert_token"),
     )

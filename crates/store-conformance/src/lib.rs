@@ -90,6 +90,11 @@ pub async fn run_all(store: Arc<dyn Store>) {
         audit::events_round_trip_and_filter(s),
     )
     .await;
+    check(
+        "audit::effects_commit_only_with_their_change",
+        audit::effects_commit_only_with_their_change(s),
+    )
+    .await;
 
     check("users::insert_and_find", users::insert_and_find(s)).await;
     check(

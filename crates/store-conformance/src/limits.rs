@@ -3,6 +3,7 @@
 //! limit, counting only the owner's active unexpired tokens, and holding
 //! under concurrent inserts.
 
+use keyward_core::effects::SideEffects;
 use std::sync::Arc;
 
 use keyward_core::model::{PageRequest, TokenFilter};
@@ -17,7 +18,7 @@ async fn try_insert(
     limit: u32,
 ) -> bool {
     match store
-        .insert_token(token, limit)
+        .insert_token(token, limit, &SideEffects::none())
         .await
         .expect("insert_token")
     {
@@ -75,13 +76,18 @@ pub async fn limit_is_reached_exactly(store: &dyn Store) {
 pub async fn limit_counts_only_active_unexpired(store: &dyn Store) {
     let owner = user(store, T0).await;
     let (a, _) = new_token(owner.id, T0);
-    let a = inserted(store.insert_token(&a, 2).await.expect("insert_token"));
+    let a = inserted(
+        store
+            .insert_token(&a, 2, &SideEffects::none())
+            .await
+            .expect("insert_token"),
+    );
     let (b, _) = new_token(owner.id, T0);
     assert!(try_insert(store, &b, 2).await);
     let (c, _) = new_token(owner.id, T0);
     assert!(!try_insert(store, &c, 2).await, "limit 2 reached");
     store
-        .deactivate_token(a.id, T0)
+        .deactivate_token(a.id, T0, &SideEffects::none())
         .await
         .expect("deactivate_token")
         .expect("exists");
@@ -119,7 +125,11 @@ pub async fn limit_holds_under_concurrent_inserts(store: Arc<dyn Store>) {
     for _ in 0..ATTEMPTS {
         let store = Arc::clone(&store);
         let (token, _) = new_token(owner.id, T0);
-        tasks.spawn(async move { store.insert_token(&token, LIMIT).await });
+        tasks.spawn(async move {
+            store
+                .insert_token(&token, LIMIT, &SideEffects::none())
+                .await
+        });
     }
     let mut accepted = 0;
     while let Some(joined) = tasks.join_next().await {

@@ -3,6 +3,7 @@
 //! reflects the owner's and the app's state as stored now, and finds nothing
 //! for an unknown secret, a wrong digest or a deleted credential.
 
+use keyward_core::effects::SideEffects;
 use keyward_core::model::{NewOAuthToken, OAuthAppUpdate, UserStatus, UserUpdate};
 use keyward_core::secret::SecretKind;
 use keyward_core::store::{OAuthTokenGrant, Store, UserChange};
@@ -31,6 +32,7 @@ pub async fn token_with_owner(store: &dyn Store) {
             Some(t1 + Duration::days(1)),
             None,
             t1,
+            &SideEffects::none(),
         )
         .await
         .expect("rotate_token")
@@ -55,6 +57,7 @@ pub async fn token_with_owner(store: &dyn Store) {
                 ..UserUpdate::default()
             },
             t1,
+            &SideEffects::none(),
         )
         .await
         .expect("update_user")
@@ -77,7 +80,12 @@ pub async fn token_with_owner(store: &dyn Store) {
             .expect("unknown digest")
             .is_none()
     );
-    assert!(store.delete_token(new.id).await.expect("delete_token"));
+    assert!(
+        store
+            .delete_token(new.id, &SideEffects::none())
+            .await
+            .expect("delete_token")
+    );
     assert!(
         store
             .find_token_by_secret_with_owner(&second.stored.digest)
@@ -91,7 +99,10 @@ pub async fn token_with_owner(store: &dyn Store) {
 pub async fn session_with_owner(store: &dyn Store) {
     let owner = user(store, T0).await;
     let (new, _) = new_session(owner.id, T0, T0 + Duration::days(7));
-    store.insert_session(&new).await.expect("insert_session");
+    store
+        .insert_session(&new, &SideEffects::none())
+        .await
+        .expect("insert_session");
     let session = store
         .find_session(&new.digest)
         .await
@@ -135,6 +146,7 @@ pub async fn oauth_token_grant(store: &dyn Store) {
                 ..OAuthAppUpdate::default()
             },
             T0 + Duration::minutes(1),
+            &SideEffects::none(),
         )
         .await
         .expect("update_app")

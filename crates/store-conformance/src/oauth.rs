@@ -6,6 +6,7 @@
 //! family, and the purge of expired codes and tokens. Also the OAuth test
 //! data the checks use.
 
+use keyward_core::effects::SideEffects;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -57,7 +58,7 @@ pub fn inserted_app(outcome: InsertApp) -> OAuthApp {
 pub async fn app(store: &dyn Store, user_id: Uuid, now: OffsetDateTime) -> OAuthApp {
     inserted_app(
         store
-            .insert_app(&new_app(user_id, now), u32::MAX)
+            .insert_app(&new_app(user_id, now), u32::MAX, &SideEffects::none())
             .await
             .expect("insert_app"),
     )
@@ -193,7 +194,12 @@ pub async fn apps_round_trip(store: &dyn Store) {
         created_at: T0,
         updated_at: T0,
     };
-    let full = inserted_app(store.insert_app(&new, 10).await.expect("insert_app"));
+    let full = inserted_app(
+        store
+            .insert_app(&new, 10, &SideEffects::none())
+            .await
+            .expect("insert_app"),
+    );
     assert_eq!(full, expected, "insert_app returns the app as stored");
     assert_eq!(find_app(store, new.client_id).await, Some(expected.clone()));
 
@@ -201,7 +207,12 @@ pub async fn apps_round_trip(store: &dyn Store) {
     minimal.redirect_uris = Vec::new();
     minimal.scopes = BTreeSet::new();
     minimal.grant_types = BTreeSet::from([GrantType::ClientCredentials]);
-    let minimal = inserted_app(store.insert_app(&minimal, 10).await.expect("insert_app"));
+    let minimal = inserted_app(
+        store
+            .insert_app(&minimal, 10, &SideEffects::none())
+            .await
+            .expect("insert_app"),
+    );
     assert_eq!(
         find_app(store, minimal.client_id).await.as_ref(),
         Some(&minimal)
@@ -238,17 +249,22 @@ pub async fn apps_round_trip(store: &dyn Store) {
 
     let orphan = new_app(id(), T0);
     assert!(
-        store.insert_app(&orphan, 10).await.is_err(),
+        store
+            .insert_app(&orphan, 10, &SideEffects::none())
+            .await
+            .is_err(),
         "an app of an unknown user is refused"
     );
     let mut same_id = new_app(owner.id, T0);
     same_id.client_id = full.client_id;
-    let outcome = store.insert_app(&same_id, 10).await;
+    let outcome = store.insert_app(&same_id, 10, &SideEffects::none()).await;
     assert!(is_conflict(&outcome), "a taken client id: {outcome:?}");
     assert_eq!(find_app(store, full.client_id).await, Some(expected));
     let mut same_digest = new_app(owner.id, T0);
     same_digest.secret_digest = full.secret_digest;
-    let outcome = store.insert_app(&same_digest, 10).await;
+    let outcome = store
+        .insert_app(&same_digest, 10, &SideEffects::none())
+        .await;
     assert!(is_conflict(&outcome), "a taken secret digest: {outcome:?}");
     assert!(find_app(store, same_digest.client_id).await.is_none());
 }
@@ -263,11 +279,17 @@ pub async fn app_limit_is_reached_exactly(store: &dyn Store) {
     let owner = user(store, T0).await;
     for n in 1..=3 {
         let new = new_app(owner.id, T0);
-        let outcome = store.insert_app(&new, 3).await.expect("insert_app");
+        let outcome = store
+            .insert_app(&new, 3, &SideEffects::none())
+            .await
+            .expect("insert_app");
         assert!(accepted(outcome), "app {n} of 3 is accepted");
     }
     let refused = new_app(owner.id, T0);
-    let outcome = store.insert_app(&refused, 3).await.expect("insert_app");
+    let outcome = store
+        .insert_app(&refused, 3, &SideEffects::none())
+        .await
+        .expect("insert_app");
     assert!(!accepted(outcome), "a 4th app is refused at limit 3");
     assert!(find_app(store, refused.client_id).await.is_none());
     assert_eq!(
@@ -278,17 +300,20 @@ pub async fn app_limit_is_reached_exactly(store: &dyn Store) {
             .len(),
         3
     );
-    let outcome = store.insert_app(&refused, 4).await.expect("insert_app");
+    let outcome = store
+        .insert_app(&refused, 4, &SideEffects::none())
+        .await
+        .expect("insert_app");
     assert!(accepted(outcome), "a higher limit lets it in");
 
     let fresh = user(store, T0).await;
     let outcome = store
-        .insert_app(&new_app(fresh.id, T0), 0)
+        .insert_app(&new_app(fresh.id, T0), 0, &SideEffects::none())
         .await
         .expect("insert_app");
     assert!(!accepted(outcome), "limit 0 refuses everything");
     let outcome = store
-        .insert_app(&new_app(fresh.id, T0), 1)
+        .insert_app(&new_app(fresh.id, T0), 1, &SideEffects::none())
         .await
         .expect("insert_app");
     assert!(accepted(outcome), "other users' apps do not count");
@@ -303,7 +328,7 @@ pub async fn app_limit_holds_under_concurrent_inserts(store: Arc<dyn Store>) {
     for _ in 0..ATTEMPTS {
         let store = Arc::clone(&store);
         let new = new_app(owner.id, T0);
-        tasks.spawn(async move { store.insert_app(&new, LIMIT).await });
+        tasks.spawn(async move { store.insert_app(&new, LIMIT, &SideEffects::none()).await });
     }
     let mut inserted = 0;
     while let Some(joined) = tasks.join_next().await {
@@ -332,7 +357,12 @@ pub async fn update_app_applies_only_given_fields(store: &dyn Store) {
     let mut new = new_app(owner.id, T0);
     new.description = Some("first".to_owned());
     new.logo_uri = Some("https://cdn.example.com/first.png".to_owned());
-    let original = inserted_app(store.insert_app(&new, 10).await.expect("insert_app"));
+    let original = inserted_app(
+        store
+            .insert_app(&new, 10, &SideEffects::none())
+            .await
+            .expect("insert_app"),
+    );
 
     type Change = Box<dyn Fn(&mut OAuthApp) + Send + Sync>;
     let uris = vec![
@@ -418,7 +448,7 @@ pub async fn update_app_applies_only_given_fields(store: &dyn Store) {
         change(&mut expected);
         expected.updated_at = at;
         let updated = store
-            .update_app(original.client_id, &update, at)
+            .update_app(original.client_id, &update, at, &SideEffects::none())
             .await
             .expect("update_app");
         assert_eq!(updated.as_ref(), Some(&expected), "after {update:?}");
@@ -432,6 +462,7 @@ pub async fn update_app_applies_only_given_fields(store: &dyn Store) {
             original.client_id,
             &OAuthAppUpdate::default(),
             T0 + Duration::days(1),
+            &SideEffects::none(),
         )
         .await
         .expect("update_app");
@@ -446,7 +477,7 @@ pub async fn update_app_applies_only_given_fields(store: &dyn Store) {
     };
     assert!(
         store
-            .update_app(id(), &missing, T0)
+            .update_app(id(), &missing, T0, &SideEffects::none())
             .await
             .expect("update_app")
             .is_none()
@@ -463,7 +494,13 @@ pub async fn rotate_app_secret_replaces_the_digest(store: &dyn Store) {
     let fresh = secret(SecretKind::ClientSecret).stored;
     let at = T0 + Duration::hours(1);
     let rotated = store
-        .rotate_app_secret(original.client_id, &fresh.digest, &fresh.hint, at)
+        .rotate_app_secret(
+            original.client_id,
+            &fresh.digest,
+            &fresh.hint,
+            at,
+            &SideEffects::none(),
+        )
         .await
         .expect("rotate_app_secret");
     let mut expected = original.clone();
@@ -486,6 +523,7 @@ pub async fn rotate_app_secret_replaces_the_digest(store: &dyn Store) {
             &neighbour.secret_digest,
             "...abcd",
             at + Duration::hours(1),
+            &SideEffects::none(),
         )
         .await;
     assert!(is_conflict(&taken), "another app's digest: {taken:?}");
@@ -494,13 +532,13 @@ pub async fn rotate_app_secret_replaces_the_digest(store: &dyn Store) {
     let mut reuse = new_app(owner.id, T0);
     reuse.secret_digest = original.secret_digest;
     store
-        .insert_app(&reuse, u32::MAX)
+        .insert_app(&reuse, u32::MAX, &SideEffects::none())
         .await
         .expect("the replaced digest is free again");
 
     assert!(
         store
-            .rotate_app_secret(id(), &fresh.digest, &fresh.hint, at)
+            .rotate_app_secret(id(), &fresh.digest, &fresh.hint, at, &SideEffects::none())
             .await
             .expect("rotate_app_secret")
             .is_none()
@@ -519,7 +557,10 @@ pub async fn delete_app_takes_codes_and_tokens_along(store: &dyn Store) {
     let pending = new_code(&doomed, consenting.id, T0);
     let kept_code = new_code(&kept, consenting.id, T0);
     for code in [&redeemed, &pending, &kept_code] {
-        store.insert_code(code).await.expect("insert_code");
+        store
+            .insert_code(code, &SideEffects::none())
+            .await
+            .expect("insert_code");
     }
     let family = redeemed.code.family_id;
     let issued = [
@@ -541,13 +582,13 @@ pub async fn delete_app_takes_codes_and_tokens_along(store: &dyn Store) {
 
     assert!(
         store
-            .delete_app(doomed.client_id)
+            .delete_app(doomed.client_id, &SideEffects::none())
             .await
             .expect("delete_app")
     );
     assert!(
         !store
-            .delete_app(doomed.client_id)
+            .delete_app(doomed.client_id, &SideEffects::none())
             .await
             .expect("delete_app"),
         "a second delete finds nothing"
@@ -572,7 +613,12 @@ pub async fn delete_app_takes_codes_and_tokens_along(store: &dyn Store) {
             .expect("list_apps"),
         vec![kept]
     );
-    assert!(!store.delete_app(id()).await.expect("delete_app"));
+    assert!(
+        !store
+            .delete_app(id(), &SideEffects::none())
+            .await
+            .expect("delete_app")
+    );
 }
 
 // ---- codes ----
@@ -585,7 +631,10 @@ pub async fn code_is_redeemed_once(store: &dyn Store) {
     let consenting = user(store, T0).await;
     let app = app(store, owner.id, T0).await;
     let new = new_code(&app, consenting.id, T0);
-    store.insert_code(&new).await.expect("insert_code");
+    store
+        .insert_code(&new, &SideEffects::none())
+        .await
+        .expect("insert_code");
     assert_eq!(find_code(store, &new.digest).await, Some(new.code.clone()));
     let unknown = secret(SecretKind::AuthCode).stored.digest;
     assert!(find_code(store, &unknown).await.is_none());
@@ -593,17 +642,23 @@ pub async fn code_is_redeemed_once(store: &dyn Store) {
     let mut minimal = new_code(&app, consenting.id, T0);
     minimal.code.redirect_uri = None;
     minimal.code.scopes = BTreeSet::new();
-    store.insert_code(&minimal).await.expect("insert_code");
+    store
+        .insert_code(&minimal, &SideEffects::none())
+        .await
+        .expect("insert_code");
     assert_eq!(find_code(store, &minimal.digest).await, Some(minimal.code));
 
     let mut same_digest = new_code(&app, consenting.id, T0);
     same_digest.digest = new.digest;
-    let outcome = store.insert_code(&same_digest).await;
+    let outcome = store.insert_code(&same_digest, &SideEffects::none()).await;
     assert!(is_conflict(&outcome), "a taken digest: {outcome:?}");
     let mut orphan = new_code(&app, consenting.id, T0);
     orphan.code.client_id = id();
     assert!(
-        store.insert_code(&orphan).await.is_err(),
+        store
+            .insert_code(&orphan, &SideEffects::none())
+            .await
+            .is_err(),
         "a code of an unknown app is refused"
     );
 
@@ -660,7 +715,10 @@ pub async fn code_is_redeemed_once(store: &dyn Store) {
     // A token whose id is taken: nothing is written, the code stays unused
     // and can be redeemed afterwards.
     let fresh = new_code(&app, consenting.id, T0);
-    store.insert_code(&fresh).await.expect("insert_code");
+    store
+        .insert_code(&fresh, &SideEffects::none())
+        .await
+        .expect("insert_code");
     let first = access(&app, consenting.id, Some(fresh.code.family_id), at);
     let mut clash = access(&app, consenting.id, Some(fresh.code.family_id), at);
     clash.token.id = issued[0].token.id;
@@ -689,7 +747,10 @@ pub async fn code_is_redeemed_once_under_concurrency(store: Arc<dyn Store>) {
     let owner = user(store.as_ref(), T0).await;
     let app = app(store.as_ref(), owner.id, T0).await;
     let code = new_code(&app, owner.id, T0);
-    store.insert_code(&code).await.expect("insert_code");
+    store
+        .insert_code(&code, &SideEffects::none())
+        .await
+        .expect("insert_code");
     let at = T0 + Duration::minutes(1);
     let mut tasks = tokio::task::JoinSet::new();
     let mut issued = Vec::new();
@@ -825,7 +886,7 @@ pub async fn refresh_token_rotates_once(store: &dyn Store) {
         .expect("insert_oauth_tokens");
     assert!(
         store
-            .revoke_oauth_token(revoked.token.id, at)
+            .revoke_oauth_token(revoked.token.id, at, &SideEffects::none())
             .await
             .expect("revoke_oauth_token")
     );
@@ -912,7 +973,7 @@ pub async fn revoke_one_token(store: &dyn Store) {
     let at = T0 + Duration::minutes(5);
     assert!(
         store
-            .revoke_oauth_token(token.token.id, at)
+            .revoke_oauth_token(token.token.id, at, &SideEffects::none())
             .await
             .expect("revoke_oauth_token"),
         "a live token is revoked"
@@ -924,7 +985,11 @@ pub async fn revoke_one_token(store: &dyn Store) {
     assert!(!revoked.is_live(at));
     assert!(
         !store
-            .revoke_oauth_token(token.token.id, at + Duration::minutes(1))
+            .revoke_oauth_token(
+                token.token.id,
+                at + Duration::minutes(1),
+                &SideEffects::none()
+            )
             .await
             .expect("revoke_oauth_token"),
         "revoking again reports it was revoked already"
@@ -948,14 +1013,14 @@ pub async fn revoke_one_token(store: &dyn Store) {
     );
     assert!(
         store
-            .revoke_oauth_token(exchanged.token.id, at)
+            .revoke_oauth_token(exchanged.token.id, at, &SideEffects::none())
             .await
             .expect("revoke_oauth_token"),
         "a used but unrevoked token counts as not revoked"
     );
     assert!(
         !store
-            .revoke_oauth_token(id(), at)
+            .revoke_oauth_token(id(), at, &SideEffects::none())
             .await
             .expect("revoke_oauth_token")
     );
@@ -976,7 +1041,7 @@ pub async fn user_access_tokens_need_no_app(store: &dyn Store) {
     assert_eq!(find_token(store, &token).await, Some(token.token.clone()));
     assert!(
         store
-            .revoke_oauth_token(token.token.id, T0)
+            .revoke_oauth_token(token.token.id, T0, &SideEffects::none())
             .await
             .expect("revoke_oauth_token")
     );
@@ -1003,7 +1068,7 @@ pub async fn writes_for_vanished_rows_are_gone(store: &dyn Store) {
     let doomed = app(store, owner.id, T0).await;
     assert!(
         store
-            .delete_app(doomed.client_id)
+            .delete_app(doomed.client_id, &SideEffects::none())
             .await
             .expect("delete_app")
     );
@@ -1014,17 +1079,17 @@ pub async fn writes_for_vanished_rows_are_gone(store: &dyn Store) {
     ));
     let code = new_code(&doomed, owner.id, T0);
     assert!(matches!(
-        store.insert_code(&code).await,
+        store.insert_code(&code, &SideEffects::none()).await,
         Err(StoreError::Gone(_))
     ));
     let (token, _) = crate::fixtures::new_token(id(), T0);
     assert!(matches!(
-        store.insert_token(&token, 10).await,
+        store.insert_token(&token, 10, &SideEffects::none()).await,
         Err(StoreError::Gone(_))
     ));
     let (session, _) = crate::fixtures::new_session(id(), T0, T0 + Duration::days(1));
     assert!(matches!(
-        store.insert_session(&session).await,
+        store.insert_session(&session, &SideEffects::none()).await,
         Err(StoreError::Gone(_))
     ));
 }
@@ -1074,14 +1139,14 @@ pub async fn revoke_family_revokes_exactly_that_family(store: &dyn Store) {
     let revoked_early = T0 + Duration::minutes(40);
     assert!(
         store
-            .revoke_oauth_token(already.token.id, revoked_early)
+            .revoke_oauth_token(already.token.id, revoked_early, &SideEffects::none())
             .await
             .expect("revoke_oauth_token")
     );
 
     let now = T0 + Duration::hours(2);
     let revoked: BTreeSet<Uuid> = store
-        .revoke_family(family, now)
+        .revoke_family(family, now, &SideEffects::none())
         .await
         .expect("revoke_family")
         .into_iter()
@@ -1109,7 +1174,7 @@ pub async fn revoke_family_revokes_exactly_that_family(store: &dyn Store) {
     }
     assert!(
         store
-            .revoke_family(family, now + Duration::hours(1))
+            .revoke_family(family, now + Duration::hours(1), &SideEffects::none())
             .await
             .expect("revoke_family")
             .is_empty(),
@@ -1117,7 +1182,7 @@ pub async fn revoke_family_revokes_exactly_that_family(store: &dyn Store) {
     );
     assert!(
         store
-            .revoke_family(id(), now)
+            .revoke_family(id(), now, &SideEffects::none())
             .await
             .expect("revoke_family")
             .is_empty()
@@ -1146,7 +1211,10 @@ pub async fn purge_deletes_expired_codes_and_tokens(store: &dyn Store) {
     let code_between = code_expiring(between);
     let code_after = code_expiring(code_cutoff + Duration::seconds(1));
     for code in [&code_at_cutoff, &code_used, &code_between, &code_after] {
-        store.insert_code(code).await.expect("insert_code");
+        store
+            .insert_code(code, &SideEffects::none())
+            .await
+            .expect("insert_code");
     }
 
     let token_expiring = |expires_at: OffsetDateTime| {

@@ -3,6 +3,7 @@
 //! deactivation (which keeps the secrets) and the purge of ended grace
 //! periods.
 
+use keyward_core::effects::SideEffects;
 use keyward_core::model::{ApiToken, PreviousSecret, SecretSlot, TokenState};
 use keyward_core::secret::{Digest, SecretKind};
 use keyward_core::store::Store;
@@ -25,7 +26,14 @@ pub async fn rotate_without_grace(store: &dyn Store) {
     let second = secret(SecretKind::ApiToken);
     let now = T0 + Duration::hours(1);
     let after = store
-        .rotate_token(before.id, &second.stored, None, None, now)
+        .rotate_token(
+            before.id,
+            &second.stored,
+            None,
+            None,
+            now,
+            &SideEffects::none(),
+        )
         .await
         .expect("rotate_token")
         .expect("the token exists");
@@ -49,7 +57,14 @@ pub async fn rotate_without_grace(store: &dyn Store) {
     assert_eq!(by_new, Some((after, SecretSlot::Current)));
 
     let missing = store
-        .rotate_token(id(), &secret(SecretKind::ApiToken).stored, None, None, now)
+        .rotate_token(
+            id(),
+            &secret(SecretKind::ApiToken).stored,
+            None,
+            None,
+            now,
+            &SideEffects::none(),
+        )
         .await
         .expect("rotate_token");
     assert!(missing.is_none(), "rotating an unknown token gives None");
@@ -65,7 +80,14 @@ pub async fn rotate_with_grace(store: &dyn Store) {
     let t1 = T0 + Duration::hours(1);
     let until1 = t1 + Duration::days(7);
     let after = store
-        .rotate_token(before.id, &second.stored, Some(until1), None, t1)
+        .rotate_token(
+            before.id,
+            &second.stored,
+            Some(until1),
+            None,
+            t1,
+            &SideEffects::none(),
+        )
         .await
         .expect("rotate_token")
         .expect("exists");
@@ -100,7 +122,14 @@ pub async fn rotate_with_grace(store: &dyn Store) {
     let t2 = T0 + Duration::hours(2);
     let until2 = t2 + Duration::hours(1);
     let after = store
-        .rotate_token(before.id, &third.stored, Some(until2), None, t2)
+        .rotate_token(
+            before.id,
+            &third.stored,
+            Some(until2),
+            None,
+            t2,
+            &SideEffects::none(),
+        )
         .await
         .expect("rotate_token")
         .expect("exists");
@@ -143,7 +172,14 @@ pub async fn rotate_with_grace(store: &dyn Store) {
     // A rotation without grace drops both older secrets.
     let fourth = secret(SecretKind::ApiToken);
     let after = store
-        .rotate_token(before.id, &fourth.stored, None, None, t2)
+        .rotate_token(
+            before.id,
+            &fourth.stored,
+            None,
+            None,
+            t2,
+            &SideEffects::none(),
+        )
         .await
         .expect("rotate_token")
         .expect("exists");
@@ -161,7 +197,7 @@ pub async fn revoke_previous(store: &dyn Store) {
     let (before, first, second) = rotated_with_grace(store).await;
     let now = T0 + Duration::hours(1);
     let after = store
-        .revoke_previous(before.id, now)
+        .revoke_previous(before.id, now, &SideEffects::none())
         .await
         .expect("revoke_previous")
         .expect("exists");
@@ -178,7 +214,7 @@ pub async fn revoke_previous(store: &dyn Store) {
     );
 
     let again = store
-        .revoke_previous(before.id, now + Duration::hours(1))
+        .revoke_previous(before.id, now + Duration::hours(1), &SideEffects::none())
         .await
         .expect("revoke_previous without a previous secret")
         .expect("exists");
@@ -186,7 +222,7 @@ pub async fn revoke_previous(store: &dyn Store) {
     assert_eq!(again.hint, after.hint);
 
     let missing = store
-        .revoke_previous(id(), now)
+        .revoke_previous(id(), now, &SideEffects::none())
         .await
         .expect("revoke_previous");
     assert!(missing.is_none(), "an unknown token gives None");
@@ -198,7 +234,7 @@ pub async fn deactivate_keeps_secrets(store: &dyn Store) {
     let (before, first, second) = rotated_with_grace(store).await;
     let now = T0 + Duration::hours(1);
     let after = store
-        .deactivate_token(before.id, now)
+        .deactivate_token(before.id, now, &SideEffects::none())
         .await
         .expect("deactivate_token")
         .expect("exists");
@@ -222,13 +258,13 @@ pub async fn deactivate_keeps_secrets(store: &dyn Store) {
     }
 
     let again = store
-        .deactivate_token(before.id, now + Duration::hours(1))
+        .deactivate_token(before.id, now + Duration::hours(1), &SideEffects::none())
         .await
         .expect("deactivate_token again");
     assert_eq!(again, Some(after), "deactivating twice changes nothing");
 
     let missing = store
-        .deactivate_token(id(), now)
+        .deactivate_token(id(), now, &SideEffects::none())
         .await
         .expect("deactivate_token");
     assert!(missing.is_none(), "an unknown token gives None");
@@ -245,7 +281,14 @@ pub async fn purge_ended_grace(store: &dyn Store) {
     let lasting_second = secret(SecretKind::ApiToken);
     let now = e + Duration::hours(1);
     store
-        .rotate_token(ending.id, &ending_second.stored, Some(now), None, e)
+        .rotate_token(
+            ending.id,
+            &ending_second.stored,
+            Some(now),
+            None,
+            e,
+            &SideEffects::none(),
+        )
         .await
         .expect("rotate_token")
         .expect("exists");
@@ -256,6 +299,7 @@ pub async fn purge_ended_grace(store: &dyn Store) {
             Some(now + Duration::seconds(1)),
             None,
             e,
+            &SideEffects::none(),
         )
         .await
         .expect("rotate_token")
@@ -313,6 +357,7 @@ async fn rotated_with_grace(store: &dyn Store) -> (ApiToken, TestSecret, TestSec
             Some(T0 + Duration::days(7)),
             None,
             T0,
+            &SideEffects::none(),
         )
         .await
         .expect("rotate_token")

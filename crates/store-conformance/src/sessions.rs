@@ -1,6 +1,7 @@
 //! Checks of [`keyward_core::store::SessionStore`]: insert and look-up by
 //! digest, touching, deleting and the sweep of ended sessions.
 
+use keyward_core::effects::SideEffects;
 use keyward_core::model::Session;
 use keyward_core::secret::SecretKind;
 use keyward_core::store::Store;
@@ -13,7 +14,10 @@ use crate::fixtures::{SWEEP_EPOCH, T0, id, new_session, secret, user};
 pub async fn insert_and_find(store: &dyn Store) {
     let owner = user(store, T0).await;
     let (new, _) = new_session(owner.id, T0, T0 + Duration::days(7));
-    store.insert_session(&new).await.expect("insert_session");
+    store
+        .insert_session(&new, &SideEffects::none())
+        .await
+        .expect("insert_session");
     let found = store.find_session(&new.digest).await.expect("find_session");
     assert_eq!(
         found,
@@ -37,12 +41,18 @@ pub async fn insert_and_find(store: &dyn Store) {
     let (mut twin, _) = new_session(owner.id, T0, T0 + Duration::days(7));
     twin.digest = new.digest;
     assert!(
-        store.insert_session(&twin).await.is_err(),
+        store
+            .insert_session(&twin, &SideEffects::none())
+            .await
+            .is_err(),
         "a second session with the same digest is refused"
     );
     let (orphan, _) = new_session(id(), T0, T0 + Duration::days(7));
     assert!(
-        store.insert_session(&orphan).await.is_err(),
+        store
+            .insert_session(&orphan, &SideEffects::none())
+            .await
+            .is_err(),
         "a session of an unknown user is refused"
     );
 }
@@ -51,7 +61,10 @@ pub async fn insert_and_find(store: &dyn Store) {
 pub async fn touch_moves_forward_only(store: &dyn Store) {
     let owner = user(store, T0).await;
     let (new, _) = new_session(owner.id, T0, T0 + Duration::days(7));
-    store.insert_session(&new).await.expect("insert_session");
+    store
+        .insert_session(&new, &SideEffects::none())
+        .await
+        .expect("insert_session");
 
     let later = T0 + Duration::hours(1);
     store
@@ -83,11 +96,22 @@ pub async fn touch_moves_forward_only(store: &dyn Store) {
 pub async fn delete(store: &dyn Store) {
     let owner = user(store, T0).await;
     let (new, _) = new_session(owner.id, T0, T0 + Duration::days(7));
-    store.insert_session(&new).await.expect("insert_session");
+    store
+        .insert_session(&new, &SideEffects::none())
+        .await
+        .expect("insert_session");
     let (other, _) = new_session(owner.id, T0, T0 + Duration::days(7));
-    store.insert_session(&other).await.expect("insert_session");
+    store
+        .insert_session(&other, &SideEffects::none())
+        .await
+        .expect("insert_session");
 
-    assert!(store.delete_session(new.id).await.expect("delete_session"));
+    assert!(
+        store
+            .delete_session(new.id, &SideEffects::none())
+            .await
+            .expect("delete_session")
+    );
     assert!(
         store
             .find_session(&new.digest)
@@ -97,7 +121,7 @@ pub async fn delete(store: &dyn Store) {
     );
     assert!(
         !store
-            .delete_session(new.id)
+            .delete_session(new.id, &SideEffects::none())
             .await
             .expect("delete_session again")
     );
@@ -124,7 +148,10 @@ pub async fn sweep_deletes_ended_sessions(store: &dyn Store) {
     let (live, _) = new_session(owner.id, e + Duration::hours(2), e + week);
     let (touched, _) = new_session(owner.id, e, e + week);
     for s in [&idle, &at_cutoff, &past_end, &live, &touched] {
-        store.insert_session(s).await.expect("insert_session");
+        store
+            .insert_session(s, &SideEffects::none())
+            .await
+            .expect("insert_session");
     }
     store
         .touch_session(touched.id, e + Duration::hours(5))

@@ -2,6 +2,7 @@
 //! insert and look-ups, partial updates, deletion, renewal and the list
 //! filters.
 
+use keyward_core::effects::SideEffects;
 use std::collections::BTreeSet;
 
 use keyward_core::model::{
@@ -83,7 +84,10 @@ pub async fn insert_and_find(store: &dyn Store) {
     );
     let (orphan, _) = new_token(id(), T0);
     assert!(
-        store.insert_token(&orphan, 10).await.is_err(),
+        store
+            .insert_token(&orphan, 10, &SideEffects::none())
+            .await
+            .is_err(),
         "a token of an unknown user is refused"
     );
 }
@@ -160,7 +164,7 @@ pub async fn update_applies_only_given_fields(store: &dyn Store) {
         change(&mut expected);
         expected.updated_at = at;
         let updated = store
-            .update_token(original.id, &update, at)
+            .update_token(original.id, &update, at, &SideEffects::none())
             .await
             .expect("update_token");
         assert_eq!(updated.as_ref(), Some(&expected), "after {update:?}");
@@ -173,7 +177,7 @@ pub async fn update_applies_only_given_fields(store: &dyn Store) {
     };
     assert!(
         store
-            .update_token(id(), &missing, T0)
+            .update_token(id(), &missing, T0, &SideEffects::none())
             .await
             .expect("update_token")
             .is_none()
@@ -193,12 +197,18 @@ pub async fn delete_takes_the_secrets_along(store: &dyn Store) {
             Some(T0 + Duration::days(7)),
             None,
             T0,
+            &SideEffects::none(),
         )
         .await
         .expect("rotate_token")
         .expect("rotated");
 
-    assert!(store.delete_token(doomed.id).await.expect("delete_token"));
+    assert!(
+        store
+            .delete_token(doomed.id, &SideEffects::none())
+            .await
+            .expect("delete_token")
+    );
     assert!(
         store
             .find_token(doomed.id)
@@ -215,7 +225,7 @@ pub async fn delete_takes_the_secrets_along(store: &dyn Store) {
     }
     assert!(
         !store
-            .delete_token(doomed.id)
+            .delete_token(doomed.id, &SideEffects::none())
             .await
             .expect("delete_token again")
     );
@@ -246,7 +256,13 @@ pub async fn renew(store: &dyn Store) {
         old: old_after,
         new,
     } = store
-        .renew_token(old.id, &replacement, expire_at, limits)
+        .renew_token(
+            old.id,
+            &replacement,
+            expire_at,
+            limits,
+            &SideEffects::none(),
+        )
         .await
         .expect("renew_token")
     else {
@@ -295,7 +311,7 @@ pub async fn renew(store: &dyn Store) {
     let (again, _) = new_token(owner.id, now);
     assert!(matches!(
         store
-            .renew_token(old.id, &again, expire_at, limits)
+            .renew_token(old.id, &again, expire_at, limits, &SideEffects::none())
             .await
             .expect("renew_token"),
         RenewOutcome::AlreadyRenewed
@@ -306,7 +322,7 @@ pub async fn renew(store: &dyn Store) {
     );
     assert!(matches!(
         store
-            .renew_token(new.id, &again, expire_at, limits)
+            .renew_token(new.id, &again, expire_at, limits, &SideEffects::none())
             .await
             .expect("renew_token"),
         RenewOutcome::Renewed { .. }
@@ -316,14 +332,25 @@ pub async fn renew(store: &dyn Store) {
     // if the old token ends by `latest_at_limit`.
     let limited = user(store, T0).await;
     let (only, _) = new_token(limited.id, T0);
-    crate::fixtures::inserted(store.insert_token(&only, 1).await.expect("insert_token"));
+    crate::fixtures::inserted(
+        store
+            .insert_token(&only, 1, &SideEffects::none())
+            .await
+            .expect("insert_token"),
+    );
     let at_limit = RenewalLimit {
         limit: 1,
         latest_at_limit: now + Duration::hours(1),
     };
     let (replacement, _) = new_token(limited.id, now);
     let refused = store
-        .renew_token(only.id, &replacement, now + Duration::hours(2), at_limit)
+        .renew_token(
+            only.id,
+            &replacement,
+            now + Duration::hours(2),
+            at_limit,
+            &SideEffects::none(),
+        )
         .await
         .expect("renew_token at the limit");
     assert!(matches!(refused, RenewOutcome::LimitReached), "{refused:?}");
@@ -344,7 +371,13 @@ pub async fn renew(store: &dyn Store) {
         "a refused renewal changes nothing"
     );
     let renewed = store
-        .renew_token(only.id, &replacement, now + Duration::hours(1), at_limit)
+        .renew_token(
+            only.id,
+            &replacement,
+            now + Duration::hours(1),
+            at_limit,
+            &SideEffects::none(),
+        )
         .await
         .expect("renew_token at the limit");
     assert!(
@@ -354,7 +387,7 @@ pub async fn renew(store: &dyn Store) {
 
     let (orphan, _) = new_token(owner.id, now);
     let missing = store
-        .renew_token(id(), &orphan, now, limits)
+        .renew_token(id(), &orphan, now, limits, &SideEffects::none())
         .await
         .expect("renew_token");
     assert!(
@@ -387,7 +420,13 @@ pub async fn renew_once_under_concurrency(store: std::sync::Arc<dyn Store>) {
                 latest_at_limit: now,
             };
             store
-                .renew_token(old.id, &replacement, now + Duration::hours(1), limits)
+                .renew_token(
+                    old.id,
+                    &replacement,
+                    now + Duration::hours(1),
+                    limits,
+                    &SideEffects::none(),
+                )
                 .await
         });
     }
@@ -434,7 +473,7 @@ pub async fn list_filters(store: &dyn Store) {
     let off_and_ended = add("off_and_ended", T0 + h(8), Some(now - Duration::days(2))).await;
     for id in [deactivated, off_and_ended] {
         store
-            .deactivate_token(id, T0 + h(9))
+            .deactivate_token(id, T0 + h(9), &SideEffects::none())
             .await
             .expect("deactivate")
             .expect("exists");

@@ -1,6 +1,7 @@
 //! Checks of [`keyward_core::store::UserStore`]: insert and look-ups,
 //! case-insensitive usernames, partial updates, listing.
 
+use keyward_core::effects::SideEffects;
 use keyward_core::error::StoreError;
 use keyward_core::model::{PageKey, PageRequest, User, UserFilter, UserStatus, UserUpdate};
 use keyward_core::store::{Store, UserChange};
@@ -13,7 +14,10 @@ pub async fn insert_and_find(store: &dyn Store) {
     let mut new = new_user_named(&format!("{}@Example.COM", unique("Mixed.Case")), T0);
     new.roles = vec!["admin".to_owned(), "member".to_owned()];
     new.email = Some("Mary@Example.com".to_owned());
-    let inserted = store.insert_user(&new).await.expect("insert_user");
+    let inserted = store
+        .insert_user(&new, &SideEffects::none())
+        .await
+        .expect("insert_user");
     let expected = User {
         id: new.id,
         username: new.username.as_str().to_owned(),
@@ -53,17 +57,22 @@ pub async fn insert_and_find(store: &dyn Store) {
 pub async fn username_conflicts_ignore_case(store: &dyn Store) {
     let name = unique("Alice");
     let first = store
-        .insert_user(&new_user_named(&name, T0))
+        .insert_user(&new_user_named(&name, T0), &SideEffects::none())
         .await
         .expect("insert_user");
     let clash = store
-        .insert_user(&new_user_named(&name.to_uppercase(), T0))
+        .insert_user(
+            &new_user_named(&name.to_uppercase(), T0),
+            &SideEffects::none(),
+        )
         .await;
     assert!(
         matches!(clash, Err(StoreError::Conflict(_))),
         "same username in other case must be a Conflict, got {clash:?}"
     );
-    let again = store.insert_user(&new_user_named(&name, T0)).await;
+    let again = store
+        .insert_user(&new_user_named(&name, T0), &SideEffects::none())
+        .await;
     assert!(
         matches!(again, Err(StoreError::Conflict(_))),
         "exact duplicate: {again:?}"
@@ -87,11 +96,14 @@ pub async fn username_conflicts_ignore_case(store: &dyn Store) {
 
     let unicode = format!("Ärger-Ünïcode-{}", id().simple());
     store
-        .insert_user(&new_user_named(&unicode, T0))
+        .insert_user(&new_user_named(&unicode, T0), &SideEffects::none())
         .await
         .expect("insert_user");
     let clash = store
-        .insert_user(&new_user_named(&unicode.to_lowercase(), T0))
+        .insert_user(
+            &new_user_named(&unicode.to_lowercase(), T0),
+            &SideEffects::none(),
+        )
         .await;
     assert!(
         matches!(clash, Err(StoreError::Conflict(_))),
@@ -105,7 +117,7 @@ pub async fn username_conflicts_ignore_case(store: &dyn Store) {
 
     // A conflict leaves nothing behind: a distinct name is still free.
     store
-        .insert_user(&new_user(T0))
+        .insert_user(&new_user(T0), &SideEffects::none())
         .await
         .expect("an unrelated user");
 }
@@ -121,7 +133,10 @@ fn done(change: UserChange) -> Option<User> {
 /// `update_user` changes only the given fields and stamps `updated_at`.
 pub async fn update_applies_only_given_fields(store: &dyn Store) {
     let new = new_user(T0);
-    let user = store.insert_user(&new).await.expect("insert_user");
+    let user = store
+        .insert_user(&new, &SideEffects::none())
+        .await
+        .expect("insert_user");
     let key = new.username.as_str().to_lowercase();
 
     let t1 = T0 + Duration::hours(1);
@@ -132,7 +147,7 @@ pub async fn update_applies_only_given_fields(store: &dyn Store) {
     };
     let updated = done(
         store
-            .update_user(user.id, &update, t1)
+            .update_user(user.id, &update, t1, &SideEffects::none())
             .await
             .expect("update_user"),
     );
@@ -151,7 +166,7 @@ pub async fn update_applies_only_given_fields(store: &dyn Store) {
     };
     let updated = done(
         store
-            .update_user(user.id, &update, t2)
+            .update_user(user.id, &update, t2, &SideEffects::none())
             .await
             .expect("update_user"),
     );
@@ -176,7 +191,7 @@ pub async fn update_applies_only_given_fields(store: &dyn Store) {
     };
     let updated = done(
         store
-            .update_user(user.id, &update, t3)
+            .update_user(user.id, &update, t3, &SideEffects::none())
             .await
             .expect("update_user"),
     );
@@ -200,7 +215,7 @@ pub async fn update_applies_only_given_fields(store: &dyn Store) {
     );
 
     let missing = store
-        .update_user(id(), &UserUpdate::default(), t3)
+        .update_user(id(), &UserUpdate::default(), t3, &SideEffects::none())
         .await
         .expect("update_user");
     assert!(matches!(missing, UserChange::NotFound));
@@ -225,7 +240,12 @@ pub async fn list_pages_and_filters(store: &dyn Store) {
         new.roles = roles.into_iter().map(str::to_owned).collect();
         new.status = status;
         new.email = email.map(|e| format!("{tag}.{e}"));
-        made.push(store.insert_user(&new).await.expect("insert_user"));
+        made.push(
+            store
+                .insert_user(&new, &SideEffects::none())
+                .await
+                .expect("insert_user"),
+        );
     }
     made.sort_by_key(|u| (u.created_at, u.id));
     let all = |filter: UserFilter| async move {
@@ -295,7 +315,7 @@ pub async fn delete_takes_the_credentials_along(store: &dyn Store) {
     let app = crate::oauth::app(store, owner.id, T0).await;
     let (session, _) = crate::fixtures::new_session(owner.id, T0, T0 + Duration::days(1));
     store
-        .insert_session(&session)
+        .insert_session(&session, &SideEffects::none())
         .await
         .expect("insert_session");
     let digest = session.digest;
@@ -303,7 +323,15 @@ pub async fn delete_takes_the_credentials_along(store: &dyn Store) {
         store.list_app_ids_of(owner.id).await.expect("apps"),
         vec![app.client_id]
     );
-    assert!(done(store.delete_user(owner.id).await.expect("delete_user")).is_some());
+    assert!(
+        done(
+            store
+                .delete_user(owner.id, &SideEffects::none())
+                .await
+                .expect("delete_user")
+        )
+        .is_some()
+    );
     assert!(store.find_user(owner.id).await.expect("find").is_none());
     assert!(store.find_token(token.id).await.expect("find").is_none());
     assert!(
@@ -316,7 +344,10 @@ pub async fn delete_takes_the_credentials_along(store: &dyn Store) {
     assert!(store.find_app(app.client_id).await.expect("find").is_none());
     assert!(store.find_session(&digest).await.expect("find").is_none());
     assert!(matches!(
-        store.delete_user(owner.id).await.expect("again"),
+        store
+            .delete_user(owner.id, &SideEffects::none())
+            .await
+            .expect("again"),
         UserChange::NotFound
     ));
 }
@@ -327,7 +358,10 @@ pub async fn delete_takes_the_credentials_along(store: &dyn Store) {
 pub async fn last_admin_is_kept(store: std::sync::Arc<dyn Store>) {
     let mut a = new_user(T0);
     a.roles = vec!["admin".to_owned()];
-    let a = store.insert_user(&a).await.expect("insert_user");
+    let a = store
+        .insert_user(&a, &SideEffects::none())
+        .await
+        .expect("insert_user");
     let demote = UserUpdate {
         roles: Some(vec!["member".to_owned()]),
         ..UserUpdate::default()
@@ -338,12 +372,18 @@ pub async fn last_admin_is_kept(store: std::sync::Arc<dyn Store>) {
     };
     for update in [&demote, &disable] {
         assert!(matches!(
-            store.update_user(a.id, update, T0).await.expect("update"),
+            store
+                .update_user(a.id, update, T0, &SideEffects::none())
+                .await
+                .expect("update"),
             UserChange::LastAdmin
         ));
     }
     assert!(matches!(
-        store.delete_user(a.id).await.expect("delete"),
+        store
+            .delete_user(a.id, &SideEffects::none())
+            .await
+            .expect("delete"),
         UserChange::LastAdmin
     ));
     assert_eq!(store.find_user(a.id).await.expect("find"), Some(a.clone()));
@@ -352,15 +392,27 @@ pub async fn last_admin_is_kept(store: std::sync::Arc<dyn Store>) {
         email: Some(Some("root@example.com".to_owned())),
         ..UserUpdate::default()
     };
-    assert!(done(store.update_user(a.id, &email, T0).await.expect("update")).is_some());
+    assert!(
+        done(
+            store
+                .update_user(a.id, &email, T0, &SideEffects::none())
+                .await
+                .expect("update")
+        )
+        .is_some()
+    );
 
     // Two admins demoting each other at once: one of them stays.
     let mut b = new_user(T0);
     b.roles = vec!["admin".to_owned()];
-    let b = store.insert_user(&b).await.expect("insert_user");
+    let b = store
+        .insert_user(&b, &SideEffects::none())
+        .await
+        .expect("insert_user");
+    let none = SideEffects::none();
     let (one, two) = tokio::join!(
-        store.update_user(a.id, &demote, T0),
-        store.update_user(b.id, &demote, T0)
+        store.update_user(a.id, &demote, T0, &none),
+        store.update_user(b.id, &demote, T0, &none)
     );
     let refused = [one.expect("a"), two.expect("b")]
         .into_iter()

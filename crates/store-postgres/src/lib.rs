@@ -20,6 +20,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 
 mod attempts;
 mod audit;
+mod effects;
 mod leases;
 pub mod notify;
 mod oauth;

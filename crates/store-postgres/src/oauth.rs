@@ -12,6 +12,7 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
+use keyward_core::effects::SideEffects;
 use keyward_core::error::StoreError;
 use keyward_core::model::{
     AuthCode, GrantType, NewAuthCode, NewOAuthApp, NewOAuthToken, OAuthApp, OAuthAppUpdate,
@@ -26,7 +27,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::rows::{get, owner, owner_columns};
-use crate::{PgStore, db_error};
+use crate::{PgStore, db_error, effects};
 
 /// The columns [`app`] reads, from `oauth_apps`.
 macro_rules! app_columns {
@@ -204,7 +205,12 @@ impl OAuthStore for PgStore {
     /// that count is `limit` or more; otherwise inserts the app with
     /// `created_at = updated_at = app.now`. An unknown owner is
     /// [`StoreError::Gone`]; a taken client id or secret digest a conflict.
-    async fn insert_app(&self, app: &NewOAuthApp, limit: u32) -> StoreResult<InsertApp> {
+    async fn insert_app(
+        &self,
+        app: &NewOAuthApp,
+        limit: u32,
+        effects: &SideEffects,
+    ) -> StoreResult<InsertApp> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let owner = sqlx::query("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE")
             .bind(app.user_id)
@@ -249,6 +255,7 @@ impl OAuthStore for PgStore {
         .await
         .map_err(oauth_error)?;
         let inserted = self::app(&row)?;
+        effects::write(&mut tx, effects).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(InsertApp::Inserted(Box::new(inserted)))
     }
@@ -321,11 +328,13 @@ impl OAuthStore for PgStore {
         client_id: Uuid,
         update: &OAuthAppUpdate,
         now: OffsetDateTime,
+        effects: &SideEffects,
     ) -> StoreResult<Option<OAuthApp>> {
         if update.is_empty() {
             return self.find_app(client_id).await;
         }
-        sqlx::query(concat!(
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let row = sqlx::query(concat!(
             "UPDATE oauth_apps SET \
                  client_name = COALESCE($2, client_name), \
                  description = CASE WHEN $3 THEN $4 ELSE description END, \
@@ -347,11 +356,10 @@ impl OAuthStore for PgStore {
         .bind(update.scopes.as_ref().map(strs))
         .bind(update.grant_types.as_ref().map(grant_type_names))
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
-        .map_err(db_error)?
-        .map(|row| app(&row))
-        .transpose()
+        .map_err(db_error)?;
+        finish_app_write(tx, row, effects).await
     }
 
     /// Replaces `secret_digest` and `secret_hint` and sets `updated_at =
@@ -364,8 +372,10 @@ impl OAuthStore for PgStore {
         digest: &Digest,
         hint: &str,
         now: OffsetDateTime,
+        effects: &SideEffects,
     ) -> StoreResult<Option<OAuthApp>> {
-        sqlx::query(concat!(
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let row = sqlx::query(concat!(
             "UPDATE oauth_apps SET secret_digest = $2, secret_hint = $3, updated_at = $4 \
              WHERE client_id = $1 RETURNING ",
             app_columns!()
@@ -374,29 +384,35 @@ impl OAuthStore for PgStore {
         .bind(digest.as_bytes())
         .bind(hint)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await
-        .map_err(oauth_error)?
-        .map(|row| app(&row))
-        .transpose()
+        .map_err(oauth_error)?;
+        finish_app_write(tx, row, effects).await
     }
 
     /// Deletes the app; its codes and tokens go with it (`ON DELETE
     /// CASCADE`, in the same statement).
-    async fn delete_app(&self, client_id: Uuid) -> StoreResult<bool> {
+    async fn delete_app(&self, client_id: Uuid, effects: &SideEffects) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
         let done = sqlx::query("DELETE FROM oauth_apps WHERE client_id = $1")
             .bind(client_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-        Ok(done.rows_affected() > 0)
+        let deleted = done.rows_affected() > 0;
+        if deleted {
+            effects::write(&mut tx, effects).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(deleted)
     }
 
     /// Stores the code as given (including any `used_at`). A taken id or
     /// digest is [`StoreError::Conflict`]; an unknown app or user
     /// [`StoreError::Gone`].
-    async fn insert_code(&self, new: &NewAuthCode) -> StoreResult<()> {
+    async fn insert_code(&self, new: &NewAuthCode, effects: &SideEffects) -> StoreResult<()> {
         let c = &new.code;
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
         sqlx::query(
             "INSERT INTO oauth_codes \
                  (id, digest, client_id, user_id, redirect_uri, scopes, code_challenge, \
@@ -414,9 +430,11 @@ impl OAuthStore for PgStore {
         .bind(c.created_at)
         .bind(c.expires_at)
         .bind(c.used_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(oauth_error)?;
+        effects::write(&mut tx, effects).await?;
+        tx.commit().await.map_err(db_error)?;
         Ok(())
     }
 
@@ -549,31 +567,52 @@ impl OAuthStore for PgStore {
     /// revoked before (`false` also for an unknown token). A used or expired
     /// token that was never revoked counts as not revoked: it is revoked now
     /// and `true` is returned.
-    async fn revoke_oauth_token(&self, id: Uuid, now: OffsetDateTime) -> StoreResult<bool> {
+    async fn revoke_oauth_token(
+        &self,
+        id: Uuid,
+        now: OffsetDateTime,
+        effects: &SideEffects,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
         let done = sqlx::query(
             "UPDATE oauth_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
         )
         .bind(id)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-        Ok(done.rows_affected() > 0)
+        let revoked = done.rows_affected() > 0;
+        if revoked {
+            effects::write(&mut tx, effects).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(revoked)
     }
 
     /// One statement: sets `revoked_at = now` on every token of the family
     /// whose `revoked_at` is not set (used and expired ones included) and
     /// returns their ids, sorted. Tokens revoked earlier keep their time.
-    async fn revoke_family(&self, family_id: Uuid, now: OffsetDateTime) -> StoreResult<Vec<Uuid>> {
+    async fn revoke_family(
+        &self,
+        family_id: Uuid,
+        now: OffsetDateTime,
+        effects: &SideEffects,
+    ) -> StoreResult<Vec<Uuid>> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
         let rows = sqlx::query(
             "UPDATE oauth_tokens SET revoked_at = $2 \
              WHERE family_id = $1 AND revoked_at IS NULL RETURNING id",
         )
         .bind(family_id)
         .bind(now)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *tx)
         .await
         .map_err(db_error)?;
+        if !rows.is_empty() {
+            effects::write(&mut tx, effects).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
         let mut ids = rows
             .iter()
             .map(|row| get::<Uuid>(row, "id"))
@@ -633,4 +672,21 @@ impl PgStore {
         tx.commit().await.map_err(db_error)?;
         Ok(true)
     }
+}
+
+/// Ends an app's update: `None` (no such app) rolls back; otherwise the
+/// effects are written and the transaction commits.
+async fn finish_app_write(
+    mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    row: Option<sqlx::postgres::PgRow>,
+    effects: &SideEffects,
+) -> StoreResult<Option<OAuthApp>> {
+    let Some(row) = row else {
+        tx.rollback().await.map_err(db_error)?;
+        return Ok(None);
+    };
+    let app = app(&row)?;
+    effects::write(&mut tx, effects).await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(Some(app))
 }

@@ -2,6 +2,7 @@
 //! swept once they end.
 
 use async_trait::async_trait;
+use keyward_core::effects::SideEffects;
 use keyward_core::model::{NewSession, Session, User};
 use keyward_core::secret::Digest;
 use keyward_core::store::{SessionStore, StoreResult};
@@ -9,14 +10,15 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::rows::owner_columns;
-use crate::{PgStore, db_error, rows};
+use crate::{PgStore, db_error, effects, rows};
 
 #[async_trait]
 impl SessionStore for PgStore {
     /// Inserts a session, last seen at its creation.
     /// [`StoreError::Conflict`](keyward_core::error::StoreError::Conflict) if
     /// the id or digest is taken.
-    async fn insert_session(&self, session: &NewSession) -> StoreResult<()> {
+    async fn insert_session(&self, session: &NewSession, effects: &SideEffects) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
         sqlx::query(
             "INSERT INTO sessions (id, user_id, digest, created_at, last_seen_at, expires_at) \
              VALUES ($1, $2, $3, $4, $4, $5)",
@@ -26,10 +28,11 @@ impl SessionStore for PgStore {
         .bind(session.digest.as_bytes())
         .bind(session.created_at)
         .bind(session.expires_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-        Ok(())
+        effects::write(&mut tx, effects).await?;
+        tx.commit().await.map_err(db_error)
     }
 
     /// The session whose secret has this digest, ended or not: the caller
@@ -78,13 +81,19 @@ impl SessionStore for PgStore {
         Ok(())
     }
 
-    async fn delete_session(&self, id: Uuid) -> StoreResult<bool> {
+    async fn delete_session(&self, id: Uuid, effects: &SideEffects) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
         let done = sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-        Ok(done.rows_affected() > 0)
+        let deleted = done.rows_affected() > 0;
+        if deleted {
+            effects::write(&mut tx, effects).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(deleted)
     }
 
     async fn delete_sessions_of(&self, user_id: Uuid, except: Option<Uuid>) -> StoreResult<u64> {

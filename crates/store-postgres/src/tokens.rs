@@ -6,6 +6,7 @@
 //! `previous`), keyed by `(token_id, slot)` with a unique digest.
 
 use async_trait::async_trait;
+use keyward_core::effects::SideEffects;
 use keyward_core::model::{
     ApiToken, NewApiToken, NewTokenSecret, PageRequest, SecretSlot, TokenFilter, TokenUpdate,
     TokenUsage, User,
@@ -17,7 +18,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::rows::{self, RenewalColumns, get, owner_columns, token_select};
-use crate::{PgStore, db_error};
+use crate::{PgStore, db_error, effects};
 
 /// The token `id` with its secrets' hints, read through `executor`.
 async fn fetch_token<'e>(executor: impl PgExecutor<'e>, id: Uuid) -> StoreResult<Option<ApiToken>> {
@@ -110,7 +111,12 @@ impl TokenStore for PgStore {
     /// answers [`InsertToken::LimitReached`] when that count is `limit` or
     /// more; otherwise inserts the token and its current secret. An unknown
     /// owner is [`StoreError::Gone`]; a taken id or digest a conflict.
-    async fn insert_token(&self, token: &NewApiToken, limit: u32) -> StoreResult<InsertToken> {
+    async fn insert_token(
+        &self,
+        token: &NewApiToken,
+        limit: u32,
+        effects: &SideEffects,
+    ) -> StoreResult<InsertToken> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let owner = sqlx::query("SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE")
             .bind(token.user_id)
@@ -137,6 +143,7 @@ impl TokenStore for PgStore {
             return Ok(InsertToken::LimitReached);
         }
         insert_token_rows(&mut tx, token).await?;
+        effects::write(&mut tx, effects).await?;
         let inserted = written_token(&mut tx, token.id).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(InsertToken::Inserted(inserted))
@@ -243,6 +250,7 @@ impl TokenStore for PgStore {
         id: Uuid,
         update: &TokenUpdate,
         now: OffsetDateTime,
+        effects: &SideEffects,
     ) -> StoreResult<Option<ApiToken>> {
         if update.is_empty() {
             return self.find_token(id).await;
@@ -279,6 +287,7 @@ impl TokenStore for PgStore {
         if done.rows_affected() == 0 {
             return Ok(None);
         }
+        effects::write(&mut tx, effects).await?;
         let token = written_token(&mut tx, id).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(Some(token))
@@ -297,6 +306,7 @@ impl TokenStore for PgStore {
         previous_until: Option<OffsetDateTime>,
         expires_by: Option<OffsetDateTime>,
         now: OffsetDateTime,
+        effects: &SideEffects,
     ) -> StoreResult<Option<ApiToken>> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         if !lock_token(&mut tx, id).await? {
@@ -335,6 +345,7 @@ impl TokenStore for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
+        effects::write(&mut tx, effects).await?;
         let token = written_token(&mut tx, id).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(Some(token))
@@ -346,6 +357,7 @@ impl TokenStore for PgStore {
         &self,
         id: Uuid,
         now: OffsetDateTime,
+        effects: &SideEffects,
     ) -> StoreResult<Option<ApiToken>> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         if !lock_token(&mut tx, id).await? {
@@ -364,6 +376,7 @@ impl TokenStore for PgStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(db_error)?;
+            effects::write(&mut tx, effects).await?;
         }
         let token = written_token(&mut tx, id).await?;
         tx.commit().await.map_err(db_error)?;
@@ -378,9 +391,10 @@ impl TokenStore for PgStore {
         &self,
         id: Uuid,
         now: OffsetDateTime,
+        effects: &SideEffects,
     ) -> StoreResult<Option<ApiToken>> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE api_tokens SET state = 'deactivated', updated_at = $2 \
              WHERE id = $1 AND state <> 'deactivated'",
         )
@@ -389,19 +403,28 @@ impl TokenStore for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
+        if done.rows_affected() > 0 {
+            effects::write(&mut tx, effects).await?;
+        }
         let token = fetch_token(&mut *tx, id).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(token)
     }
 
     /// Deletes the token; its secrets go with it (`ON DELETE CASCADE`).
-    async fn delete_token(&self, id: Uuid) -> StoreResult<bool> {
+    async fn delete_token(&self, id: Uuid, effects: &SideEffects) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
         let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-        Ok(done.rows_affected() > 0)
+        let deleted = done.rows_affected() > 0;
+        if deleted {
+            effects::write(&mut tx, effects).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(deleted)
     }
 
     /// In one transaction, with the owner's row and the old token locked
@@ -415,6 +438,7 @@ impl TokenStore for PgStore {
         replacement: &NewApiToken,
         expire_current_at: OffsetDateTime,
         limits: RenewalLimit,
+        effects: &SideEffects,
     ) -> StoreResult<RenewOutcome> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         // The owner's row first, as every insert of a token locks it: the
@@ -469,6 +493,7 @@ impl TokenStore for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
+        effects::write(&mut tx, effects).await?;
         let old = written_token(&mut tx, id).await?;
         let new = written_token(&mut tx, replacement.id).await?;
         tx.commit().await.map_err(db_error)?;

@@ -7,6 +7,7 @@
 //! last one left is never removed.
 
 use async_trait::async_trait;
+use keyward_core::effects::SideEffects;
 use keyward_core::model::{NewUser, PageRequest, User, UserFilter, UserUpdate};
 use keyward_core::store::{StoreResult, UserChange, UserStore};
 use sqlx::PgConnection;
@@ -14,7 +15,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::rows::{self, get, user_columns};
-use crate::{PgStore, db_error};
+use crate::{PgStore, db_error, effects};
 
 /// Locks the user's row (and, when the change could remove an admin, every
 /// active admin's row, in id order); the user as it is, if it exists, and
@@ -64,8 +65,9 @@ fn prefix_pattern(prefix: &str) -> String {
 impl UserStore for PgStore {
     /// Inserts a user; [`StoreError::Conflict`](keyward_core::error::StoreError::Conflict)
     /// if the lowercased username (`username_key`) or the id is taken.
-    async fn insert_user(&self, user: &NewUser) -> StoreResult<User> {
+    async fn insert_user(&self, user: &NewUser, effects: &SideEffects) -> StoreResult<User> {
         let username = user.username.as_str();
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
         let row = sqlx::query(concat!(
             "INSERT INTO users \
                  (id, username, username_key, password_hash, roles, status, email, created_at, \
@@ -82,10 +84,13 @@ impl UserStore for PgStore {
         .bind(user.status.as_str())
         .bind(user.email.as_deref())
         .bind(user.now)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await
         .map_err(db_error)?;
-        rows::user(&row)
+        let user = rows::user(&row)?;
+        effects::write(&mut tx, effects).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(user)
     }
 
     async fn find_user(&self, id: Uuid) -> StoreResult<Option<User>> {
@@ -137,6 +142,7 @@ impl UserStore for PgStore {
         id: Uuid,
         update: &UserUpdate,
         now: OffsetDateTime,
+        effects: &SideEffects,
     ) -> StoreResult<UserChange> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let Some((user, others)) = lock_user(&mut tx, id).await? else {
@@ -167,12 +173,13 @@ impl UserStore for PgStore {
         .await
         .map_err(db_error)?;
         let user = rows::user(&row)?;
+        effects::write(&mut tx, effects).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(UserChange::Done(user))
     }
 
     /// Deletes the row; every credential goes by the foreign keys.
-    async fn delete_user(&self, id: Uuid) -> StoreResult<UserChange> {
+    async fn delete_user(&self, id: Uuid, effects: &SideEffects) -> StoreResult<UserChange> {
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let Some((user, others)) = lock_user(&mut tx, id).await? else {
             return Ok(UserChange::NotFound);
@@ -185,6 +192,7 @@ impl UserStore for PgStore {
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
+        effects::write(&mut tx, effects).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(UserChange::Done(user))
     }

@@ -5,6 +5,7 @@
 //! plaintext secret reaches a table, the LISTEN/NOTIFY invalidations between
 //! instances, and the test-database guard itself.
 
+use keyward_core::effects::SideEffects;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -83,14 +84,16 @@ async fn errors_map_to_conflict_or_database() {
     let (new, _) = new_token(owner.id, T0);
     fixtures::insert(&store, &new).await;
 
-    let same_id = store.insert_token(&new, 10).await;
+    let same_id = store.insert_token(&new, 10, &SideEffects::none()).await;
     assert!(
         matches!(same_id, Err(StoreError::Conflict(_))),
         "{same_id:?}"
     );
     let (mut same_digest, _) = new_token(owner.id, T0);
     same_digest.secret = new.secret.clone();
-    let taken = store.insert_token(&same_digest, 10).await;
+    let taken = store
+        .insert_token(&same_digest, 10, &SideEffects::none())
+        .await;
     assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
     assert!(
         store.find_token(same_digest.id).await.unwrap().is_none(),
@@ -98,20 +101,23 @@ async fn errors_map_to_conflict_or_database() {
     );
 
     let (session, _) = fixtures::new_session(owner.id, T0, T0 + Duration::days(1));
-    store.insert_session(&session).await.unwrap();
-    let again = store.insert_session(&session).await;
+    store
+        .insert_session(&session, &SideEffects::none())
+        .await
+        .unwrap();
+    let again = store.insert_session(&session, &SideEffects::none()).await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
 
     // No such owner: the write refuses it as gone, not as a conflict.
     let (orphan, _) = new_token(id(), T0);
-    let refused = store.insert_token(&orphan, 10).await;
+    let refused = store.insert_token(&orphan, 10, &SideEffects::none()).await;
     assert!(matches!(refused, Err(StoreError::Gone(_))), "{refused:?}");
 
     // Renewing a missing token inserts nothing.
     let (replacement, _) = new_token(owner.id, T0);
     assert!(matches!(
         store
-            .renew_token(id(), &replacement, T0, LIMITS)
+            .renew_token(id(), &replacement, T0, LIMITS, &SideEffects::none())
             .await
             .unwrap(),
         RenewOutcome::NotFound
@@ -119,7 +125,10 @@ async fn errors_map_to_conflict_or_database() {
     assert!(store.find_token(replacement.id).await.unwrap().is_none());
     let (limited, _) = new_token(owner.id, T0);
     assert!(matches!(
-        store.insert_token(&limited, 1).await.unwrap(),
+        store
+            .insert_token(&limited, 1, &SideEffects::none())
+            .await
+            .unwrap(),
         InsertToken::LimitReached
     ));
     teardown(db, store).await;
@@ -140,7 +149,14 @@ async fn concurrent_rotations_serialise() {
             let (store, s) = (Arc::clone(&store), Arc::clone(s));
             tokio::spawn(async move {
                 store
-                    .rotate_token(token.id, &s.stored, Some(T0 + Duration::days(1)), None, T0)
+                    .rotate_token(
+                        token.id,
+                        &s.stored,
+                        Some(T0 + Duration::days(1)),
+                        None,
+                        T0,
+                        &SideEffects::none(),
+                    )
                     .await
                     .expect("rotate_token")
                     .expect("token exists");
@@ -249,23 +265,33 @@ async fn no_plaintext_secret_reaches_a_table() {
             Some(T0 + Duration::days(1)),
             None,
             T0,
+            &SideEffects::none(),
         )
         .await
         .unwrap();
     let (replacement, third) = new_token(owner.id, T0);
     store
-        .renew_token(token.id, &replacement, T0 + Duration::days(1), LIMITS)
+        .renew_token(
+            token.id,
+            &replacement,
+            T0 + Duration::days(1),
+            LIMITS,
+            &SideEffects::none(),
+        )
         .await
         .unwrap();
     let session = secret(SecretKind::Session);
     store
-        .insert_session(&NewSession {
-            id: id(),
-            user_id: owner.id,
-            digest: session.stored.digest,
-            created_at: T0,
-            expires_at: T0 + Duration::days(7),
-        })
+        .insert_session(
+            &NewSession {
+                id: id(),
+                user_id: owner.id,
+                digest: session.stored.digest,
+                created_at: T0,
+                expires_at: T0 + Duration::days(7),
+            },
+            &SideEffects::none(),
+        )
         .await
         .unwrap();
     let plain = [first.plain, second.plain, third, session.plain].map(|s| s.expose().to_owned());

@@ -22,6 +22,7 @@
 
 mod audit;
 mod checkpoint;
+mod effects;
 mod leases;
 mod lookups;
 mod oauth;

@@ -11,6 +11,7 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
+use keyward_core::effects::SideEffects;
 use keyward_core::error::StoreError;
 use keyward_core::model::{
     AuthCode, GrantType, NewAuthCode, NewOAuthApp, NewOAuthToken, OAuthApp, OAuthAppUpdate,
@@ -24,10 +25,10 @@ use sqlx::sqlite::SqliteRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::SqliteStore;
 use crate::rows::{
     db_error, get, get_id, get_json, get_opt_id, get_opt_time, get_time, id_text, json_list, secs,
 };
+use crate::{SqliteStore, effects};
 
 /// The columns [`app`] reads, from `oauth_apps`.
 macro_rules! app_columns {
@@ -182,7 +183,12 @@ impl OAuthStore for SqliteStore {
     /// together; at the limit nothing is written. A taken client id or secret
     /// digest is [`StoreError::Conflict`]; an unknown owner
     /// [`StoreError::Gone`] (foreign key), unless the limit refuses first.
-    async fn insert_app(&self, app: &NewOAuthApp, limit: u32) -> StoreResult<InsertApp> {
+    async fn insert_app(
+        &self,
+        app: &NewOAuthApp,
+        limit: u32,
+        effects: &SideEffects,
+    ) -> StoreResult<InsertApp> {
         let mut tx = self.write().await?;
         let row = sqlx::query(concat!(
             "INSERT INTO oauth_apps \
@@ -213,6 +219,7 @@ impl OAuthStore for SqliteStore {
             return Ok(InsertApp::LimitReached);
         };
         let inserted = self::app(&row)?;
+        effects::write(&mut tx, effects).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(InsertApp::Inserted(Box::new(inserted)))
     }
@@ -270,6 +277,7 @@ impl OAuthStore for SqliteStore {
         client_id: Uuid,
         update: &OAuthAppUpdate,
         now: OffsetDateTime,
+        effects: &SideEffects,
     ) -> StoreResult<Option<OAuthApp>> {
         if update.is_empty() {
             return self.find_app(client_id).await;
@@ -281,7 +289,8 @@ impl OAuthStore for SqliteStore {
             .as_ref()
             .map(grant_types_json)
             .transpose()?;
-        sqlx::query(concat!(
+        let mut tx = self.write().await?;
+        let row = sqlx::query(concat!(
             "UPDATE oauth_apps SET \
              client_name = COALESCE(?2, client_name), \
              description = CASE WHEN ?3 THEN ?4 ELSE description END, \
@@ -303,11 +312,10 @@ impl OAuthStore for SqliteStore {
         .bind(scopes)
         .bind(grant_types)
         .bind(secs(now))
-        .fetch_optional(&self.writer)
+        .fetch_optional(&mut *tx)
         .await
-        .map_err(db_error)?
-        .map(|row| app(&row))
-        .transpose()
+        .map_err(db_error)?;
+        self.finish_app_write(tx, row, effects).await
     }
 
     /// Replaces `secret_digest` and `secret_hint` and sets `updated_at =
@@ -320,8 +328,10 @@ impl OAuthStore for SqliteStore {
         digest: &Digest,
         hint: &str,
         now: OffsetDateTime,
+        effects: &SideEffects,
     ) -> StoreResult<Option<OAuthApp>> {
-        sqlx::query(concat!(
+        let mut tx = self.write().await?;
+        let row = sqlx::query(concat!(
             "UPDATE oauth_apps SET secret_digest = ?2, secret_hint = ?3, updated_at = ?4 \
              WHERE client_id = ?1 RETURNING ",
             app_columns!()
@@ -330,29 +340,35 @@ impl OAuthStore for SqliteStore {
         .bind(digest.as_bytes())
         .bind(hint)
         .bind(secs(now))
-        .fetch_optional(&self.writer)
+        .fetch_optional(&mut *tx)
         .await
-        .map_err(write_error("OAuth app"))?
-        .map(|row| app(&row))
-        .transpose()
+        .map_err(write_error("OAuth app"))?;
+        self.finish_app_write(tx, row, effects).await
     }
 
     /// Deletes the app; its codes and tokens go with it (`ON DELETE
     /// CASCADE`, in the same statement).
-    async fn delete_app(&self, client_id: Uuid) -> StoreResult<bool> {
+    async fn delete_app(&self, client_id: Uuid, effects: &SideEffects) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
         let done = sqlx::query("DELETE FROM oauth_apps WHERE client_id = ?1")
             .bind(id_text(client_id))
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-        Ok(done.rows_affected() > 0)
+        let deleted = done.rows_affected() > 0;
+        if deleted {
+            effects::write(&mut tx, effects).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(deleted)
     }
 
     /// Stores the code as given (including any `used_at`). A taken id or
     /// digest is [`StoreError::Conflict`]; an unknown app or user
     /// [`StoreError::Gone`].
-    async fn insert_code(&self, new: &NewAuthCode) -> StoreResult<()> {
+    async fn insert_code(&self, new: &NewAuthCode, effects: &SideEffects) -> StoreResult<()> {
         let c = &new.code;
+        let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO oauth_codes \
              (id, digest, client_id, user_id, redirect_uri, scopes, code_challenge, family_id, \
@@ -370,10 +386,11 @@ impl OAuthStore for SqliteStore {
         .bind(secs(c.created_at))
         .bind(secs(c.expires_at))
         .bind(c.used_at.map(secs))
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
         .map_err(write_error("authorization code"))?;
-        Ok(())
+        effects::write(&mut tx, effects).await?;
+        tx.commit().await.map_err(db_error)
     }
 
     /// The code with this digest, used or not, expired or not (until
@@ -488,31 +505,52 @@ impl OAuthStore for SqliteStore {
     /// revoked before (`false` also for an unknown token). A used or expired
     /// token that was never revoked counts as not revoked: it is revoked now
     /// and `true` is returned.
-    async fn revoke_oauth_token(&self, id: Uuid, now: OffsetDateTime) -> StoreResult<bool> {
+    async fn revoke_oauth_token(
+        &self,
+        id: Uuid,
+        now: OffsetDateTime,
+        effects: &SideEffects,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
         let done = sqlx::query(
             "UPDATE oauth_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
         )
         .bind(id_text(id))
         .bind(secs(now))
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-        Ok(done.rows_affected() > 0)
+        let revoked = done.rows_affected() > 0;
+        if revoked {
+            effects::write(&mut tx, effects).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(revoked)
     }
 
     /// One statement: sets `revoked_at = now` on every token of the family
     /// whose `revoked_at` is not set (used and expired ones included) and
     /// returns their ids, sorted. Tokens revoked earlier keep their time.
-    async fn revoke_family(&self, family_id: Uuid, now: OffsetDateTime) -> StoreResult<Vec<Uuid>> {
+    async fn revoke_family(
+        &self,
+        family_id: Uuid,
+        now: OffsetDateTime,
+        effects: &SideEffects,
+    ) -> StoreResult<Vec<Uuid>> {
+        let mut tx = self.write().await?;
         let rows = sqlx::query(
             "UPDATE oauth_tokens SET revoked_at = ?2 \
              WHERE family_id = ?1 AND revoked_at IS NULL RETURNING id",
         )
         .bind(id_text(family_id))
         .bind(secs(now))
-        .fetch_all(&self.writer)
+        .fetch_all(&mut *tx)
         .await
         .map_err(db_error)?;
+        if !rows.is_empty() {
+            effects::write(&mut tx, effects).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
         let mut ids = rows
             .iter()
             .map(|row| get_id(row, "id"))
@@ -546,6 +584,24 @@ impl OAuthStore for SqliteStore {
 }
 
 impl SqliteStore {
+    /// Ends an app's update: `None` (no such app) rolls back; otherwise the
+    /// effects are written and the transaction commits.
+    async fn finish_app_write(
+        &self,
+        mut tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+        row: Option<SqliteRow>,
+        effects: &SideEffects,
+    ) -> StoreResult<Option<OAuthApp>> {
+        let Some(row) = row else {
+            tx.rollback().await.map_err(db_error)?;
+            return Ok(None);
+        };
+        let app = app(&row)?;
+        effects::write(&mut tx, effects).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(Some(app))
+    }
+
     /// In one transaction: `claim` (an UPDATE of row `id` that succeeds only
     /// once, binding the id and `now`); if it changed a row, inserts `tokens`
     /// and commits (`true`), otherwise rolls back (`false`). What makes codes

@@ -2,19 +2,21 @@
 //! of the session secret.
 
 use async_trait::async_trait;
+use keyward_core::effects::SideEffects;
 use keyward_core::model::{NewSession, Session, User};
 use keyward_core::secret::Digest;
 use keyward_core::store::{SessionStore, StoreResult};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::SqliteStore;
 use crate::rows::{self, db_error, id_text, secs, secs_ceil};
+use crate::{SqliteStore, effects};
 
 #[async_trait]
 impl SessionStore for SqliteStore {
     /// Inserts the session with `last_seen_at = created_at`.
-    async fn insert_session(&self, session: &NewSession) -> StoreResult<()> {
+    async fn insert_session(&self, session: &NewSession, effects: &SideEffects) -> StoreResult<()> {
+        let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO sessions (id, user_id, digest, created_at, last_seen_at, expires_at) \
              VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
@@ -24,10 +26,11 @@ impl SessionStore for SqliteStore {
         .bind(session.digest.as_bytes())
         .bind(secs(session.created_at))
         .bind(secs(session.expires_at))
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
-        .map(drop)
-        .map_err(db_error)
+        .map_err(db_error)?;
+        effects::write(&mut tx, effects).await?;
+        tx.commit().await.map_err(db_error)
     }
 
     async fn find_session(&self, digest: &Digest) -> StoreResult<Option<Session>> {
@@ -63,13 +66,19 @@ impl SessionStore for SqliteStore {
             .map_err(db_error)
     }
 
-    async fn delete_session(&self, id: Uuid) -> StoreResult<bool> {
+    async fn delete_session(&self, id: Uuid, effects: &SideEffects) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
         let done = sqlx::query("DELETE FROM sessions WHERE id = ?1")
             .bind(id_text(id))
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-        Ok(done.rows_affected() > 0)
+        let deleted = done.rows_affected() > 0;
+        if deleted {
+            effects::write(&mut tx, effects).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(deleted)
     }
 
     async fn delete_sessions_of(&self, user_id: Uuid, except: Option<Uuid>) -> StoreResult<u64> {

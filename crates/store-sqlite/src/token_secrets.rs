@@ -3,14 +3,15 @@
 //! unique index on `(token_id, slot)` guarantees one current and at most one
 //! previous secret per token.
 
+use keyward_core::effects::SideEffects;
 use keyward_core::model::{ApiToken, NewTokenSecret};
 use keyward_core::store::StoreResult;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::SqliteStore;
 use crate::rows::{db_error, id_text, secs};
 use crate::tokens::{fetch_token, insert_current_secret};
+use crate::{SqliteStore, effects};
 
 /// See [`keyward_core::store::TokenStore::rotate_token`]: one `BEGIN
 /// IMMEDIATE` transaction; `None`, with nothing written, for an unknown token.
@@ -21,6 +22,7 @@ pub(crate) async fn rotate(
     previous_until: Option<OffsetDateTime>,
     expires_by: Option<OffsetDateTime>,
     now: OffsetDateTime,
+    effects: &SideEffects,
 ) -> StoreResult<Option<ApiToken>> {
     let mut tx = store.write().await?;
     let token_id = id_text(id);
@@ -59,6 +61,7 @@ pub(crate) async fn rotate(
     .await
     .map_err(db_error)?;
     insert_current_secret(&mut tx, id, secret, now).await?;
+    effects::write(&mut tx, effects).await?;
     let token = fetch_token(&mut *tx, id).await?;
     tx.commit().await.map_err(db_error)?;
     Ok(token)
@@ -70,6 +73,7 @@ pub(crate) async fn revoke_previous(
     store: &SqliteStore,
     id: Uuid,
     now: OffsetDateTime,
+    effects: &SideEffects,
 ) -> StoreResult<Option<ApiToken>> {
     let mut tx = store.write().await?;
     let token_id = id_text(id);
@@ -86,6 +90,7 @@ pub(crate) async fn revoke_previous(
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
+        effects::write(&mut tx, effects).await?;
     }
     let token = fetch_token(&mut *tx, id).await?;
     tx.commit().await.map_err(db_error)?;

@@ -7,6 +7,7 @@
 //! in [`crate::token_secrets`].
 
 use async_trait::async_trait;
+use keyward_core::effects::SideEffects;
 use keyward_core::error::StoreError;
 use keyward_core::model::{
     ApiToken, NewApiToken, NewTokenSecret, PageRequest, SecretSlot, TokenFilter, TokenUpdate,
@@ -18,9 +19,9 @@ use sqlx::{Sqlite, SqliteConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::SqliteStore;
 use crate::rows::{self, db_error, id_text, json_list, secs, secs_ceil};
 use crate::token_secrets;
+use crate::{SqliteStore, effects};
 
 /// The columns [`rows::token`] reads, from `api_tokens t` joined with its
 /// current secret `cur` and previous secret `prev`.
@@ -140,13 +141,19 @@ impl TokenStore for SqliteStore {
     /// and (`expires_at IS NULL OR expires_at > token.now`); it is checked by
     /// the same statement that inserts, so concurrent inserts cannot pass it
     /// together. At the limit nothing is written.
-    async fn insert_token(&self, token: &NewApiToken, limit: u32) -> StoreResult<InsertToken> {
+    async fn insert_token(
+        &self,
+        token: &NewApiToken,
+        limit: u32,
+        effects: &SideEffects,
+    ) -> StoreResult<InsertToken> {
         let mut tx = self.write().await?;
         if !insert_token_row(&mut tx, token, Some(limit)).await? {
             tx.rollback().await.map_err(db_error)?;
             return Ok(InsertToken::LimitReached);
         }
         insert_current_secret(&mut tx, token.id, &token.secret, token.now).await?;
+        effects::write(&mut tx, effects).await?;
         let inserted = fetch_written(&mut tx, token.id).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(InsertToken::Inserted(inserted))
@@ -244,6 +251,7 @@ impl TokenStore for SqliteStore {
         id: Uuid,
         update: &TokenUpdate,
         now: OffsetDateTime,
+        effects: &SideEffects,
     ) -> StoreResult<Option<ApiToken>> {
         let renewal = update.renewal.as_ref().and_then(Option::as_ref);
         let mut tx = self.write().await?;
@@ -277,6 +285,7 @@ impl TokenStore for SqliteStore {
             tx.rollback().await.map_err(db_error)?;
             return Ok(None);
         }
+        effects::write(&mut tx, effects).await?;
         let token = fetch_written(&mut tx, id).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(Some(token))
@@ -292,8 +301,9 @@ impl TokenStore for SqliteStore {
         previous_until: Option<OffsetDateTime>,
         expires_by: Option<OffsetDateTime>,
         now: OffsetDateTime,
+        effects: &SideEffects,
     ) -> StoreResult<Option<ApiToken>> {
-        token_secrets::rotate(self, id, secret, previous_until, expires_by, now).await
+        token_secrets::rotate(self, id, secret, previous_until, expires_by, now, effects).await
     }
 
     /// Deletes the previous secret, if any (then `updated_at = now`).
@@ -301,8 +311,9 @@ impl TokenStore for SqliteStore {
         &self,
         id: Uuid,
         now: OffsetDateTime,
+        effects: &SideEffects,
     ) -> StoreResult<Option<ApiToken>> {
-        token_secrets::revoke_previous(self, id, now).await
+        token_secrets::revoke_previous(self, id, now, effects).await
     }
 
     /// Sets the state to `deactivated` (and `updated_at = now`) if it was
@@ -312,9 +323,10 @@ impl TokenStore for SqliteStore {
         &self,
         id: Uuid,
         now: OffsetDateTime,
+        effects: &SideEffects,
     ) -> StoreResult<Option<ApiToken>> {
         let mut tx = self.write().await?;
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE api_tokens SET state = 'deactivated', updated_at = ?2 \
              WHERE id = ?1 AND state = 'active'",
         )
@@ -323,19 +335,28 @@ impl TokenStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
+        if done.rows_affected() > 0 {
+            effects::write(&mut tx, effects).await?;
+        }
         let token = fetch_token(&mut *tx, id).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(token)
     }
 
     /// Deletes the token; its secrets go with it (`ON DELETE CASCADE`).
-    async fn delete_token(&self, id: Uuid) -> StoreResult<bool> {
+    async fn delete_token(&self, id: Uuid, effects: &SideEffects) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
         let done = sqlx::query("DELETE FROM api_tokens WHERE id = ?1")
             .bind(id_text(id))
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await
             .map_err(db_error)?;
-        Ok(done.rows_affected() > 0)
+        let deleted = done.rows_affected() > 0;
+        if deleted {
+            effects::write(&mut tx, effects).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(deleted)
     }
 
     /// One transaction (the single writer): checks the old token is there
@@ -349,6 +370,7 @@ impl TokenStore for SqliteStore {
         replacement: &NewApiToken,
         expire_current_at: OffsetDateTime,
         limits: RenewalLimit,
+        effects: &SideEffects,
     ) -> StoreResult<RenewOutcome> {
         let mut tx = self.write().await?;
         let found = sqlx::query(
@@ -395,6 +417,7 @@ impl TokenStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
+        effects::write(&mut tx, effects).await?;
         let old = fetch_written(&mut tx, id).await?;
         let new = fetch_written(&mut tx, replacement.id).await?;
         tx.commit().await.map_err(db_error)?;

@@ -7,6 +7,7 @@
 //! the same write transaction; SQLite's single writer makes that atomic.
 
 use async_trait::async_trait;
+use keyward_core::effects::SideEffects;
 use keyward_core::error::StoreError;
 use keyward_core::model::{NewUser, PageRequest, User, UserFilter, UserUpdate};
 use keyward_core::store::{StoreResult, UserChange, UserStore};
@@ -14,8 +15,8 @@ use sqlx::SqliteConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::SqliteStore;
 use crate::rows::{self, db_error, get, id_text, json_list, secs, user_columns};
+use crate::{SqliteStore, effects};
 
 /// One user by id, on a connection inside a write.
 async fn fetch_user(conn: &mut SqliteConnection, id: Uuid) -> StoreResult<Option<User>> {
@@ -62,8 +63,9 @@ pub(crate) fn prefix_pattern(prefix: &str) -> String {
 impl UserStore for SqliteStore {
     /// Inserts the user with `created_at = updated_at = user.now`. A username
     /// equal to an existing one up to case is [`StoreError::Conflict`].
-    async fn insert_user(&self, user: &NewUser) -> StoreResult<User> {
+    async fn insert_user(&self, user: &NewUser, effects: &SideEffects) -> StoreResult<User> {
         let username = user.username.as_str();
+        let mut tx = self.write().await?;
         let row = sqlx::query(concat!(
             "INSERT INTO users \
              (id, username, username_key, password_hash, roles, status, email, created_at, \
@@ -80,7 +82,7 @@ impl UserStore for SqliteStore {
         .bind(user.status.as_str())
         .bind(user.email.as_deref())
         .bind(secs(user.now))
-        .fetch_one(&self.writer)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|err| match &err {
             sqlx::Error::Database(e) if e.is_unique_violation() => {
@@ -88,7 +90,10 @@ impl UserStore for SqliteStore {
             }
             _ => db_error(err),
         })?;
-        rows::user(&row)
+        let user = rows::user(&row)?;
+        effects::write(&mut tx, effects).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(user)
     }
 
     async fn find_user(&self, id: Uuid) -> StoreResult<Option<User>> {
@@ -141,6 +146,7 @@ impl UserStore for SqliteStore {
         id: Uuid,
         update: &UserUpdate,
         now: OffsetDateTime,
+        effects: &SideEffects,
     ) -> StoreResult<UserChange> {
         let mut tx = self.write().await?;
         let Some(user) = fetch_user(&mut tx, id).await? else {
@@ -172,13 +178,14 @@ impl UserStore for SqliteStore {
         .await
         .map_err(db_error)?;
         let user = rows::user(&row)?;
+        effects::write(&mut tx, effects).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(UserChange::Done(user))
     }
 
     /// Deletes the row; sessions, tokens (with their secrets), apps (with
     /// their codes and tokens) and OAuth tokens go by their foreign keys.
-    async fn delete_user(&self, id: Uuid) -> StoreResult<UserChange> {
+    async fn delete_user(&self, id: Uuid, effects: &SideEffects) -> StoreResult<UserChange> {
         let mut tx = self.write().await?;
         let Some(user) = fetch_user(&mut tx, id).await? else {
             return Ok(UserChange::NotFound);
@@ -191,6 +198,7 @@ impl UserStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
+        effects::write(&mut tx, effects).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(UserChange::Done(user))
     }

@@ -3,6 +3,7 @@
 //! writers from two pools, checkpoints beside the writer, and no plaintext
 //! secret ever reaching the file.
 
+use keyward_core::effects::SideEffects;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -101,7 +102,7 @@ async fn two_processes_worth_of_writers_share_the_file() {
     for i in 0..16 {
         let store = Arc::clone(if i % 2 == 0 { &server } else { &cli });
         let (token, _) = fixtures::new_token(owner.id, T0);
-        tasks.spawn(async move { store.insert_token(&token, 5).await });
+        tasks.spawn(async move { store.insert_token(&token, 5, &SideEffects::none()).await });
     }
     let mut accepted = 0;
     while let Some(done) = tasks.join_next().await {
@@ -130,11 +131,14 @@ async fn no_plaintext_secret_reaches_the_database_file() {
 
     let new_user = fixtures::new_user(T0);
     let username = new_user.username.as_str().to_owned();
-    let owner = store.insert_user(&new_user).await.expect("insert_user");
+    let owner = store
+        .insert_user(&new_user, &SideEffects::none())
+        .await
+        .expect("insert_user");
     for _ in 0..3 {
         let (session, plain) = fixtures::new_session(owner.id, T0, T0 + Duration::days(7));
         store
-            .insert_session(&session)
+            .insert_session(&session, &SideEffects::none())
             .await
             .expect("insert_session");
         plaintexts.push(plain);
@@ -150,6 +154,7 @@ async fn no_plaintext_secret_reaches_the_database_file() {
                 Some(T0 + Duration::days(7)),
                 None,
                 T0,
+                &SideEffects::none(),
             )
             .await
             .expect("rotate_token")
@@ -161,7 +166,13 @@ async fn no_plaintext_secret_reaches_the_database_file() {
             latest_at_limit: T0,
         };
         let renewed = store
-            .renew_token(token.id, &replacement, T0 + Duration::hours(2), limits)
+            .renew_token(
+                token.id,
+                &replacement,
+                T0 + Duration::hours(2),
+                limits,
+                &SideEffects::none(),
+            )
             .await
             .expect("renew_token");
         assert!(matches!(renewed, RenewOutcome::Renewed { .. }));

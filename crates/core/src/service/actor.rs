@@ -54,6 +54,12 @@ impl Actor {
         self.system
     }
 
+    /// The same request, authenticated as `principal`.
+    pub fn with_principal(mut self, principal: Principal) -> Self {
+        self.principal = Some(principal);
+        self
+    }
+
     pub fn with_ip(mut self, ip: Option<IpAddr>) -> Self {
         self.ip = ip;
         self

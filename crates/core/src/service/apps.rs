@@ -7,9 +7,13 @@ use std::collections::BTreeSet;
 
 use uuid::Uuid;
 
+use super::audit::Target;
 use super::{Actor, Invalidation, Keyward, Principal};
 use crate::error::{Error, Result};
-use crate::model::{GrantType, NewOAuthApp, OAuthApp, OAuthAppUpdate, Page, PageKey, PageRequest};
+use crate::model::{
+    AuditAction, GrantType, NewOAuthApp, OAuthApp, OAuthAppUpdate, Page, PageKey, PageRequest,
+    TargetType,
+};
 use crate::random;
 use crate::scope::ScopeSet;
 use crate::secret::{PlainSecret, SecretKind};
@@ -152,10 +156,20 @@ impl Keyward {
             secret_digest: digest,
             now: self.inner.clock.now(),
         };
+        let effects = self.change(
+            actor,
+            AuditAction::AppCreated,
+            Target::new(TargetType::App, app.client_id, app.user_id),
+            serde_json::json!({
+                "clientName": app.client_name,
+                "scope": app.scopes.iter().collect::<Vec<_>>(),
+                "redirectUris": app.redirect_uris,
+            }),
+        );
         match self
             .inner
             .store
-            .insert_app(&app, self.inner.settings.max_apps_per_user)
+            .insert_app(&app, self.inner.settings.max_apps_per_user, &effects)
             .await?
         {
             InsertApp::Inserted(app) => Ok(IssuedApp { app: *app, secret }),
@@ -244,10 +258,27 @@ impl Keyward {
         if update.is_empty() {
             return Ok(app);
         }
+        let changed: Vec<&str> = [
+            ("clientName", update.client_name.is_some()),
+            ("description", update.description.is_some()),
+            ("redirectUris", update.redirect_uris.is_some()),
+            ("logoUri", update.logo_uri.is_some()),
+            ("scope", update.scopes.is_some()),
+            ("grantTypes", update.grant_types.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(field, set)| set.then_some(field))
+        .collect();
+        let effects = self.change(
+            actor,
+            AuditAction::AppUpdated,
+            Target::new(TargetType::App, client_id, app.user_id),
+            serde_json::json!({ "fields": changed }),
+        );
         let app = self
             .inner
             .store
-            .update_app(client_id, &update, self.inner.clock.now())
+            .update_app(client_id, &update, self.inner.clock.now(), &effects)
             .await?
             .ok_or_else(|| Error::NotFound("app not found".into()))?;
         // Its scope and grant types decide what it is issued.
@@ -258,12 +289,24 @@ impl Keyward {
     /// A new client secret; the old one fails at once (no grace).
     pub async fn rotate_app_secret(&self, actor: &Actor, client_id: Uuid) -> Result<IssuedApp> {
         let caller = actor.principal()?;
-        self.covered_app(caller, client_id).await?;
+        let app = self.covered_app(caller, client_id).await?;
         let (secret, digest) = self.new_client_secret();
+        let effects = self.change(
+            actor,
+            AuditAction::AppSecretRotated,
+            Target::new(TargetType::App, client_id, app.user_id),
+            serde_json::Value::Null,
+        );
         let app = self
             .inner
             .store
-            .rotate_app_secret(client_id, &digest, &secret.hint(), self.inner.clock.now())
+            .rotate_app_secret(
+                client_id,
+                &digest,
+                &secret.hint(),
+                self.inner.clock.now(),
+                &effects,
+            )
             .await?
             .ok_or_else(|| Error::NotFound("app not found".into()))?;
         // The old secret fails at once, here and on every instance.
@@ -274,8 +317,14 @@ impl Keyward {
     /// Deletes the app; every token issued to it stops working at once.
     pub async fn delete_app(&self, actor: &Actor, client_id: Uuid) -> Result<()> {
         let caller = actor.principal()?;
-        self.owned_app(caller, client_id).await?;
-        if !self.inner.store.delete_app(client_id).await? {
+        let app = self.owned_app(caller, client_id).await?;
+        let effects = self.change(
+            actor,
+            AuditAction::AppDeleted,
+            Target::new(TargetType::App, client_id, app.user_id),
+            serde_json::json!({ "clientName": app.client_name }),
+        );
+        if !self.inner.store.delete_app(client_id, &effects).await? {
             return Err(Error::NotFound("app not found".into()));
         }
         self.invalidate(Invalidation::Client(client_id)).await;

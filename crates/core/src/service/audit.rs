@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{Actor, Keyward};
+use crate::effects::SideEffects;
 use crate::error::{Error, Result};
 use crate::model::{
     AuditAction, AuditEvent, AuditFilter, AuditOutcome, Page, PageKey, PageRequest, TargetType,
@@ -67,6 +68,17 @@ impl Keyward {
         }
     }
 
+    /// What a successful change by `actor` commits with: its event.
+    pub(crate) fn change(
+        &self,
+        actor: &Actor,
+        action: AuditAction,
+        target: Target,
+        details: Value,
+    ) -> SideEffects {
+        SideEffects::audit(self.audit_event(actor, action, target, AuditOutcome::Success, details))
+    }
+
     /// Writes an event that belongs to no change (a refusal). A failure to
     /// write it is logged, and the request's own answer stands.
     pub(crate) async fn record_audit(&self, event: AuditEvent) {
@@ -111,4 +123,10 @@ impl Keyward {
             id: e.id,
         }))
     }
+}
+
+/// A time as the API writes it (RFC 3339), for an event's details.
+pub(crate) fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }

@@ -6,6 +6,7 @@ use time::OffsetDateTime;
 
 use super::audit::Target;
 use super::{Actor, Invalidation, Keyward, throttle};
+use crate::effects::SideEffects;
 use crate::error::{Error, Result};
 use crate::model::{AuditAction, AuditOutcome, NewSession, TargetType, User, UserStatus};
 use crate::password::Password;
@@ -53,9 +54,20 @@ impl Keyward {
             created_at: now,
             expires_at: now + self.inner.settings.session_absolute,
         };
+        // The one signing in is the actor of their own sign-in.
+        let mut event = self.audit_event(
+            actor,
+            AuditAction::SessionCreated,
+            Target::new(TargetType::Session, session.id, user.id),
+            AuditOutcome::Success,
+            serde_json::json!({ "username": user.username }),
+        );
+        event.actor_user_id = Some(user.id);
+        event.actor_credential_kind = Some(SecretKind::Session);
+        event.actor_credential_id = Some(session.id);
         self.inner
             .store
-            .insert_session(&session)
+            .insert_session(&session, &SideEffects::audit(event))
             .await
             .map_err(|err| match err {
                 // Deleted between the password check and now.
@@ -153,9 +165,15 @@ impl Keyward {
                     .into(),
             ));
         }
+        let effects = self.change(
+            actor,
+            AuditAction::SessionEnded,
+            Target::new(TargetType::Session, caller.credential.id, caller.user.id),
+            serde_json::json!({ "via": "logout" }),
+        );
         self.inner
             .store
-            .delete_session(caller.credential.id)
+            .delete_session(caller.credential.id, &effects)
             .await?;
         self.invalidate(Invalidation::Credential(caller.credential.id))
             .await;

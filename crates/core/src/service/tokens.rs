@@ -9,11 +9,12 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use super::audit::Target;
 use super::{Actor, Invalidation, Keyward, Principal};
 use crate::error::{Error, Result};
 use crate::model::{
-    AgeStatus, ApiToken, NewApiToken, NewTokenSecret, Page, PageKey, PageRequest, RenewalPolicy,
-    TokenFilter, TokenStatus, TokenUpdate, User, token::grace_end,
+    AgeStatus, ApiToken, AuditAction, NewApiToken, NewTokenSecret, Page, PageKey, PageRequest,
+    RenewalPolicy, TargetType, TokenFilter, TokenStatus, TokenUpdate, User, token::grace_end,
 };
 use crate::random;
 use crate::scope::ScopeSet;
@@ -213,19 +214,24 @@ impl Keyward {
     ) -> Result<IssuedToken> {
         let caller = actor.principal()?;
         let owner = self.token_owner(caller, user_id).await?;
-        self.issue_token(&owner, Some(caller), input).await
+        self.issue_token(actor, &owner, input).await
     }
 
     /// Creates a token for `owner`: the shared path of the API and the CLI's
     /// `admin create-token`. Its scopes must be within what the owner may do
-    /// now and, when a credential asks (`issuer`; the CLI passes none),
-    /// within that credential's, which also bounds its applications.
+    /// now and, when a credential asks (the CLI acts as the system, with
+    /// none), within that credential's, which also bounds its applications.
     pub async fn issue_token(
         &self,
+        actor: &Actor,
         owner: &User,
-        issuer: Option<&Principal>,
         input: CreateToken,
     ) -> Result<IssuedToken> {
+        let issuer: Option<&Principal> = if actor.is_system() {
+            None
+        } else {
+            Some(actor.principal()?)
+        };
         let now = self.inner.clock.now();
         let name = validate::required_text("name", &input.name, MAX_NAME_LEN)?;
         let description = parse_description(input.description)?;
@@ -273,10 +279,22 @@ impl Keyward {
             secret: stored,
             now,
         };
+        let effects = self.change(
+            actor,
+            AuditAction::TokenCreated,
+            Target::new(TargetType::Token, token.id, owner.id),
+            serde_json::json!({
+                "name": token.name,
+                "scopes": token.scopes.iter().collect::<Vec<_>>(),
+                "applications": token.applications,
+                "expiresAt": token.expires_at.map(super::audit::rfc3339),
+                "autoRenewal": token.renewal.is_some(),
+            }),
+        );
         match self
             .inner
             .store
-            .insert_token(&token, self.inner.settings.max_tokens_per_user)
+            .insert_token(&token, self.inner.settings.max_tokens_per_user, &effects)
             .await?
         {
             InsertToken::Inserted(token) => Ok(IssuedToken {
@@ -422,10 +440,25 @@ impl Keyward {
         let token = if update.is_empty() {
             token
         } else {
+            let changed: Vec<&str> = [
+                ("name", update.name.is_some()),
+                ("description", update.description.is_some()),
+                ("expiresAt", update.expires_at.is_some()),
+                ("renewal", update.renewal.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(field, set)| set.then_some(field))
+            .collect();
+            let effects = self.change(
+                actor,
+                AuditAction::TokenUpdated,
+                Target::new(TargetType::Token, id, token.user_id),
+                serde_json::json!({ "fields": changed }),
+            );
             let token = self
                 .inner
                 .store
-                .update_token(id, &update, now)
+                .update_token(id, &update, now, &effects)
                 .await?
                 .ok_or_else(not_found)?;
             if update.expires_at.is_some() {
@@ -469,10 +502,20 @@ impl Keyward {
             self.check_lifetime(None, now)?;
         }
         let (secret, stored) = self.new_secret();
+        let previous_until = grace_end(now, grace);
+        let effects = self.change(
+            actor,
+            AuditAction::TokenRotated,
+            Target::new(TargetType::Token, id, token.user_id),
+            serde_json::json!({
+                "gracePeriodSeconds": grace.whole_seconds(),
+                "previousExpiresAt": previous_until.map(super::audit::rfc3339),
+            }),
+        );
         let token = self
             .inner
             .store
-            .rotate_token(id, &stored, grace_end(now, grace), expires_by, now)
+            .rotate_token(id, &stored, previous_until, expires_by, now, &effects)
             .await?
             .ok_or_else(not_found)?;
         // The old secret's answer now ends with the grace period, or now.
@@ -491,12 +534,18 @@ impl Keyward {
         id: Uuid,
     ) -> Result<TokenView> {
         let caller = actor.principal()?;
-        self.owned_token(caller, user_id, id).await?;
+        let (token, _) = self.owned_token(caller, user_id, id).await?;
         let now = self.inner.clock.now();
+        let effects = self.change(
+            actor,
+            AuditAction::TokenPreviousRevoked,
+            Target::new(TargetType::Token, id, token.user_id),
+            serde_json::Value::Null,
+        );
         let token = self
             .inner
             .store
-            .revoke_previous(id, now)
+            .revoke_previous(id, now, &effects)
             .await?
             .ok_or_else(not_found)?;
         self.invalidate(Invalidation::Credential(id)).await;
@@ -566,10 +615,19 @@ impl Keyward {
             limit: settings.max_tokens_per_user,
             latest_at_limit: now + settings.max_grace,
         };
+        let effects = self.change(
+            actor,
+            AuditAction::TokenRenewed,
+            Target::new(TargetType::Token, id, current.user_id),
+            serde_json::json!({
+                "newTokenId": replacement.id,
+                "expireCurrentAt": super::audit::rfc3339(input.expire_current_at),
+            }),
+        );
         let renewed = match self
             .inner
             .store
-            .renew_token(id, &replacement, input.expire_current_at, limits)
+            .renew_token(id, &replacement, input.expire_current_at, limits, &effects)
             .await?
         {
             RenewOutcome::Renewed { new, .. } => new,
@@ -603,11 +661,17 @@ impl Keyward {
         id: Uuid,
     ) -> Result<TokenView> {
         let caller = actor.principal()?;
-        self.owned_token(caller, user_id, id).await?;
+        let (token, _) = self.owned_token(caller, user_id, id).await?;
+        let effects = self.change(
+            actor,
+            AuditAction::TokenDeactivated,
+            Target::new(TargetType::Token, id, token.user_id),
+            serde_json::Value::Null,
+        );
         let token = self
             .inner
             .store
-            .deactivate_token(id, self.inner.clock.now())
+            .deactivate_token(id, self.inner.clock.now(), &effects)
             .await?
             .ok_or_else(not_found)?;
         self.invalidate(Invalidation::Credential(id)).await;
@@ -616,8 +680,14 @@ impl Keyward {
 
     pub async fn delete_token(&self, actor: &Actor, user_id: Option<Uuid>, id: Uuid) -> Result<()> {
         let caller = actor.principal()?;
-        self.owned_token(caller, user_id, id).await?;
-        if self.inner.store.delete_token(id).await? {
+        let (token, _) = self.owned_token(caller, user_id, id).await?;
+        let effects = self.change(
+            actor,
+            AuditAction::TokenDeleted,
+            Target::new(TargetType::Token, id, token.user_id),
+            serde_json::json!({ "name": token.name }),
+        );
+        if self.inner.store.delete_token(id, &effects).await? {
             self.invalidate(Invalidation::Credential(id)).await;
             Ok(())
         } else {

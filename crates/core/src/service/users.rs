@@ -12,10 +12,11 @@
 
 use uuid::Uuid;
 
-use super::{Actor, Invalidation, Keyward};
+use super::{Actor, Invalidation, Keyward, Target};
 use crate::error::{Error, Result};
 use crate::model::{
-    NewUser, Page, PageKey, PageRequest, User, UserFilter, UserStatus, UserUpdate, Username,
+    AuditAction, AuditOutcome, NewUser, Page, PageKey, PageRequest, TargetType, User, UserFilter,
+    UserStatus, UserUpdate, Username,
 };
 use crate::password::Password;
 use crate::random;
@@ -86,9 +87,19 @@ impl Keyward {
             email,
             now: self.inner.clock.now(),
         };
+        let effects = self.change(
+            actor,
+            AuditAction::UserCreated,
+            Target::new(TargetType::User, user.id, user.id),
+            serde_json::json!({
+                "username": user.username.as_str(),
+                "roles": user.roles,
+                "email": user.email,
+            }),
+        );
         self.inner
             .store
-            .insert_user(&user)
+            .insert_user(&user, &effects)
             .await
             .map_err(|e| match Error::from(e) {
                 Error::AlreadyExists(_) => {
@@ -173,10 +184,38 @@ impl Keyward {
         if update.is_empty() {
             return self.get_user(id).await;
         }
+        let changed: Vec<&str> = [
+            ("roles", update.roles.is_some()),
+            ("status", update.status.is_some()),
+            ("email", update.email.is_some()),
+            ("password", update.password_hash.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(field, set)| set.then_some(field))
+        .collect();
+        let mut effects = self.change(
+            actor,
+            AuditAction::UserUpdated,
+            Target::new(TargetType::User, id, id),
+            serde_json::json!({
+                "fields": changed,
+                "roles": update.roles,
+                "status": update.status.map(|s| s.as_str()),
+            }),
+        );
+        if update.password_hash.is_some() {
+            effects.audit.push(self.audit_event(
+                actor,
+                AuditAction::UserPasswordChanged,
+                Target::new(TargetType::User, id, id),
+                AuditOutcome::Success,
+                serde_json::json!({ "by": "admin" }),
+            ));
+        }
         let user = match self
             .inner
             .store
-            .update_user(id, &update, self.inner.clock.now())
+            .update_user(id, &update, self.inner.clock.now(), &effects)
             .await?
         {
             UserChange::Done(user) => user,
@@ -195,7 +234,13 @@ impl Keyward {
     pub async fn delete_user(&self, actor: &Actor, id: Uuid) -> Result<()> {
         self.require_admin(actor)?;
         let apps = self.inner.store.list_app_ids_of(id).await?;
-        match self.inner.store.delete_user(id).await? {
+        let effects = self.change(
+            actor,
+            AuditAction::UserDeleted,
+            Target::new(TargetType::User, id, id),
+            serde_json::Value::Null,
+        );
+        match self.inner.store.delete_user(id, &effects).await? {
             UserChange::Done(_) => {}
             UserChange::NotFound => return Err(user_not_found()),
             UserChange::LastAdmin => return Err(last_admin()),
@@ -238,10 +283,16 @@ impl Keyward {
             password_hash: Some(self.inner.passwords.hash(&new).await?),
             ..UserUpdate::default()
         };
+        let effects = self.change(
+            actor,
+            AuditAction::UserPasswordChanged,
+            Target::new(TargetType::User, user.id, user.id),
+            serde_json::json!({ "by": "self" }),
+        );
         match self
             .inner
             .store
-            .update_user(user.id, &update, self.inner.clock.now())
+            .update_user(user.id, &update, self.inner.clock.now(), &effects)
             .await?
         {
             UserChange::Done(_) => {}

@@ -92,7 +92,7 @@ pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<()> {
                 expires_at,
                 renewal: None,
             };
-            let issued = keyward.issue_token(&user, None, input).await?;
+            let issued = keyward.issue_token(&system, &user, input).await?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&TokenBody::from(issued))?

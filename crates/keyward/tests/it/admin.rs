@@ -399,7 +399,9 @@ async fn every_credential_is_listed_page_by_page() {
                 expires_at: expires,
                 ..Default::default()
             };
-            let issued = app.keyward.issue_token(&user, None, input)
+            let issued = app
+                .keyward
+                .issue_token(&keyward_core::service::Actor::system(), &user, input)
                 .await
                 .unwrap();
             ids.insert(issued.view.token.id.to_string());

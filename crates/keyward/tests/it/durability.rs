@@ -1,6 +1,6 @@
 //! A real `keyward serve` process on the store this run targets: killed with
 //! SIGKILL under write load, every change it acknowledged is there after a
-//! restart; stopped with SIGTERM, it finishes the requests in flight and
+//! restart, each with its audit event; stopped with SIGTERM, it finishes the requests in flight and
 //! writes the pending `lastUsedAt` before it exits.
 
 use std::process::{Child, Command, Stdio};
@@ -185,6 +185,32 @@ async fn every_acknowledged_change_survives_a_sigkill() {
             .status();
         assert_eq!(status, StatusCode::OK, "its secret works");
     }
+    // The audit log tells the same story: an event for every token that
+    // exists, and no event of a token that does not.
+    let mut created = std::collections::BTreeSet::new();
+    let mut next = Some(format!("{base}/api/v1/audit?action=token.created"));
+    while let Some(url) = next {
+        let response = client.get(&url).bearer_auth(&session).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        next = response
+            .headers()
+            .get("link")
+            .and_then(|l| l.to_str().ok())
+            .and_then(|l| Some(l.strip_prefix('<')?.split('>').next()?.to_owned()));
+        let page: Vec<Value> = response.json().await.unwrap();
+        created.extend(
+            page.iter()
+                .map(|e| e["target"]["id"].as_str().unwrap().to_owned()),
+        );
+    }
+    let existing: std::collections::BTreeSet<String> = listed
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        created, existing,
+        "one token.created event per token, no more"
+    );
     signal(&again, "TERM");
     again.wait().unwrap();
     data.finish().await;

@@ -4,6 +4,7 @@
 
 mod admin;
 mod apps;
+mod audit;
 mod auth;
 mod browser;
 mod cli;

@@ -229,6 +229,34 @@ async fn an_independent_client_runs_every_flow() {
         .await
         .unwrap();
     assert!(!info.active());
+
+    // On record, as bob reads his own audit trail: both consents, the
+    // replay that revoked a grant (a leaked refresh token), the revocation.
+    let bob = app.login("bob").await;
+    let (status, events) = send(app.bearer(Method::GET, "/api/v1/audit", &bob)).await;
+    assert_eq!(status, StatusCode::OK, "{events}");
+    let events = events.as_array().unwrap();
+    let of =
+        |action: &str| -> Vec<&Value> { events.iter().filter(|e| e["action"] == action).collect() };
+    let granted = of("oauth.consent_granted");
+    assert_eq!(granted.len(), 2, "{events:#?}");
+    assert_eq!(granted[0]["target"]["id"], registered["clientId"]);
+    assert_eq!(granted[0]["actor"]["userId"], me["user"]["id"]);
+    let revoked = of("oauth.token_revoked");
+    assert!(
+        revoked
+            .iter()
+            .any(|e| e["details"]["reason"] == "refresh token reused"),
+        "{revoked:#?}"
+    );
+    assert!(
+        revoked
+            .iter()
+            .any(|e| e["details"]["kind"] == "access" && e["target"]["type"] == "oauth_token"),
+        "{revoked:#?}"
+    );
+    let dump = events.iter().map(|e| e.to_string()).collect::<String>();
+    assert!(!dump.contains(refresh.secret().as_str()) && !dump.contains(access.secret().as_str()));
     app.stop().await;
 }
 

@@ -234,7 +234,12 @@ fn login_page(
         (status = 400, description = "A bad request: an error page", content_type = "text/html"),
         (status = 401, description = "Not signed in", content_type = "text/html"),
         (status = 403, description = "Missing or wrong CSRF token", content_type = "text/html")))]
-pub async fn decide(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn decide(
+    State(state): State<AppState>,
+    RequestActor(actor): RequestActor,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let params = Params::parse(&body);
     if !csrf::same_origin(&state, &headers) {
         return error_page(
@@ -264,14 +269,16 @@ pub async fn decide(State(state): State<AppState>, headers: HeaderMap, body: Byt
         Ok(valid) => valid,
         Err(error) => return answer(&state, StatusCode::SEE_OTHER, error),
     };
+    let user = session.user.clone();
+    let actor = actor.with_principal(session);
     if params.get("decision") != Some("allow") {
         return answer(
             &state,
             StatusCode::SEE_OTHER,
-            state.keyward.deny_authorization(&valid),
+            state.keyward.deny_authorization(&actor, &valid).await,
         );
     }
-    match state.keyward.issue_code(&session.user, &valid).await {
+    match state.keyward.issue_code(&actor, &user, &valid).await {
         Ok(code) => {
             let mut out = vec![("code", code.expose())];
             if let Some(s) = &valid.state {

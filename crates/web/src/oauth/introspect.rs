@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::client_auth::{self, Presented};
 use super::error::{OAuthErrorBody, OAuthResult};
 use super::form::Params;
-use crate::extract::ClientIp;
+use crate::extract::{ClientIp, RequestActor};
 use crate::state::AppState;
 
 /// An introspection answer. For any token that is not active, exactly
@@ -147,17 +147,25 @@ pub async fn introspect(
     security(("clientBasic" = []), ("bearer" = [])))]
 pub async fn revoke(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
+    RequestActor(actor): RequestActor,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
     body: Bytes,
 ) -> OAuthResult<()> {
     let mut params = Params::parse(&body);
-    let caller = resolve(&state, ip, &headers, &mut params, query.as_deref()).await?;
+    let caller = resolve(&state, actor.ip, &headers, &mut params, query.as_deref()).await?;
     let token = params
         .take("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-    match state.keyward.revoke(caller.caller(), &token).await? {
+    let actor = match &caller {
+        Resolved::Bearer(p) => actor.with_principal(p.clone()),
+        Resolved::Client(_) => actor,
+    };
+    match state
+        .keyward
+        .revoke(&actor, caller.caller(), &token)
+        .await?
+    {
         RevokeOutcome::Done => Ok(()),
         RevokeOutcome::NotAllowed => Err(OAuthError::new(
             OAuthErrorCode::UnauthorizedClient,

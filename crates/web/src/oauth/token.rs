@@ -86,7 +86,7 @@ pub async fn token(
         refresh_token: params.take("refresh_token"),
         scope: params.take("scope"),
     };
-    let issued = state.keyward.token(&client, request).await?;
+    let issued = state.keyward.token(&actor, &client, request).await?;
     Ok(respond(issued))
 }
 

@@ -9,11 +9,13 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{OAuthError, parse_scope_param, pkce};
-use crate::model::{AuthCode, GrantType, NewAuthCode, OAuthApp, User};
+use crate::model::{
+    AuditAction, AuditOutcome, AuthCode, GrantType, NewAuthCode, OAuthApp, TargetType, User,
+};
 use crate::random;
 use crate::scope::ScopeSet;
 use crate::secret::{PlainSecret, SecretKind};
-use crate::service::Keyward;
+use crate::service::{Actor, Keyward, Target};
 use crate::validate;
 
 /// The parameters of an authorization request, each already de-duplicated
@@ -200,6 +202,7 @@ impl Keyward {
     /// user's roles do not allow are left out; if none remain, `invalid_scope`.
     pub async fn issue_code(
         &self,
+        actor: &Actor,
         user: &User,
         valid: &ValidAuthorization,
     ) -> Result<PlainSecret, AuthorizeError> {
@@ -227,9 +230,22 @@ impl Keyward {
                 used_at: None,
             },
         };
+        let effects = self.change(
+            actor,
+            AuditAction::OAuthConsentGranted,
+            Target {
+                kind: TargetType::App,
+                id: Some(valid.app.client_id),
+                owner: Some(user.id),
+            },
+            serde_json::json!({
+                "clientName": valid.app.client_name,
+                "scopes": code.code.scopes.iter().collect::<Vec<_>>(),
+            }),
+        );
         self.inner
             .store
-            .insert_code(&code)
+            .insert_code(&code, &effects)
             .await
             .map_err(|err| match err {
                 // The app (or the user) was deleted while the page was open.
@@ -242,7 +258,24 @@ impl Keyward {
     }
 
     /// The error to send when the user denies consent.
-    pub fn deny_authorization(&self, valid: &ValidAuthorization) -> AuthorizeError {
+    /// The user `actor` denied consent: on record, and the error to send.
+    pub async fn deny_authorization(
+        &self,
+        actor: &Actor,
+        valid: &ValidAuthorization,
+    ) -> AuthorizeError {
+        let event = self.audit_event(
+            actor,
+            AuditAction::OAuthConsentDenied,
+            Target {
+                kind: TargetType::App,
+                id: Some(valid.app.client_id),
+                owner: actor.principal.as_ref().map(|p| p.user.id),
+            },
+            AuditOutcome::Success,
+            serde_json::json!({ "clientName": valid.app.client_name }),
+        );
+        self.record_audit(event).await;
         valid.error("access_denied", "the user denied the request")
     }
 }

@@ -22,9 +22,10 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{OAuthError, OAuthErrorCode, scope_param};
-use crate::model::{OAuthApp, OAuthTokenKind};
+use crate::model::{AuditAction, OAuthApp, OAuthTokenKind, TargetType};
 use crate::scope;
 use crate::secret::{PlainSecret, SecretKind};
+use crate::service::{Actor, Target};
 use crate::service::{Invalidation, Keyward, Principal};
 
 /// Who is asking.
@@ -139,6 +140,7 @@ impl Keyward {
     /// tokens of its own grant: never its user's sessions or API tokens.
     pub async fn revoke(
         &self,
+        actor: &Actor,
         caller: Caller<'_>,
         presented: &str,
     ) -> Result<RevokeOutcome, OAuthError> {
@@ -185,13 +187,29 @@ impl Keyward {
                 ) {
                     return Ok(RevokeOutcome::NotAllowed);
                 }
+                let effects = self.change(
+                    actor,
+                    AuditAction::OAuthTokenRevoked,
+                    Target {
+                        kind: TargetType::OAuthToken,
+                        id: Some(token.id),
+                        owner: Some(token.user_id),
+                    },
+                    serde_json::json!({
+                        "kind": token.kind.as_str(),
+                        "clientId": token.client_id,
+                    }),
+                );
                 match (token.kind, token.family_id) {
                     // Revoking a refresh token ends its whole grant (§2.1).
                     (OAuthTokenKind::Refresh, Some(family)) => {
-                        self.revoke_family(family, now).await?
+                        self.revoke_family(family, now, &effects).await?
                     }
                     _ => {
-                        self.inner.store.revoke_oauth_token(token.id, now).await?;
+                        self.inner
+                            .store
+                            .revoke_oauth_token(token.id, now, &effects)
+                            .await?;
                         self.invalidate(Invalidation::Credential(token.id)).await;
                     }
                 }
@@ -203,7 +221,16 @@ impl Keyward {
                 if !may(token.user_id, None) {
                     return Ok(RevokeOutcome::NotAllowed);
                 }
-                self.inner.store.deactivate_token(token.id, now).await?;
+                let effects = self.change(
+                    actor,
+                    AuditAction::TokenDeactivated,
+                    Target::new(TargetType::Token, token.id, token.user_id),
+                    serde_json::json!({ "via": "oauth.revoke" }),
+                );
+                self.inner
+                    .store
+                    .deactivate_token(token.id, now, &effects)
+                    .await?;
                 self.invalidate(Invalidation::Credential(token.id)).await;
             }
             SecretKind::Session => {
@@ -213,7 +240,16 @@ impl Keyward {
                 if !may(session.user_id, None) {
                     return Ok(RevokeOutcome::NotAllowed);
                 }
-                self.inner.store.delete_session(session.id).await?;
+                let effects = self.change(
+                    actor,
+                    AuditAction::SessionEnded,
+                    Target::new(TargetType::Session, session.id, session.user_id),
+                    serde_json::json!({ "via": "oauth.revoke" }),
+                );
+                self.inner
+                    .store
+                    .delete_session(session.id, &effects)
+                    .await?;
                 self.invalidate(Invalidation::Credential(session.id)).await;
             }
             SecretKind::ClientSecret

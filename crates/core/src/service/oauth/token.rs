@@ -7,14 +7,17 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Client, OAuthError, OAuthErrorCode, parse_scope_param, pkce, scope_param};
+use crate::effects::SideEffects;
 use crate::error::StoreError;
+use crate::model::{AuditAction, TargetType};
 use crate::model::{
     AuthCode, GrantType, NewOAuthToken, OAuthApp, OAuthToken, OAuthTokenKind, User, UserStatus,
 };
 use crate::random;
 use crate::scope::ScopeSet;
 use crate::secret::{Digest, PlainSecret, SecretKind};
-use crate::service::{Invalidation, Keyward};
+use crate::service::Target;
+use crate::service::{Actor, Invalidation, Keyward};
 
 /// The grant-specific parameters of a token request (client authentication
 /// is done before).
@@ -47,6 +50,7 @@ impl Keyward {
     /// Runs a token request for an authenticated client.
     pub async fn token(
         &self,
+        actor: &Actor,
         client: &Client,
         request: TokenRequest,
     ) -> Result<TokenResponse, OAuthError> {
@@ -69,8 +73,10 @@ impl Keyward {
         }
         match grant {
             GrantType::ClientCredentials => self.grant_client_credentials(client, request).await,
-            GrantType::AuthorizationCode => self.grant_authorization_code(app, request).await,
-            GrantType::RefreshToken => self.grant_refresh_token(app, request).await,
+            GrantType::AuthorizationCode => {
+                self.grant_authorization_code(actor, app, request).await
+            }
+            GrantType::RefreshToken => self.grant_refresh_token(actor, app, request).await,
         }
     }
 
@@ -107,6 +113,7 @@ impl Keyward {
 
     async fn grant_authorization_code(
         &self,
+        actor: &Actor,
         app: &OAuthApp,
         request: TokenRequest,
     ) -> Result<TokenResponse, OAuthError> {
@@ -124,7 +131,8 @@ impl Keyward {
             ));
         }
         if found.used_at.is_some() {
-            self.revoke_family(found.family_id, now).await?;
+            let effects = self.replay(actor, app, found.user_id, "authorization code replayed");
+            self.revoke_family(found.family_id, now, &effects).await?;
             return Err(OAuthError::invalid_grant("the code was already used"));
         }
         if found.expires_at <= now {
@@ -163,7 +171,8 @@ impl Keyward {
             .map_err(grant_gone)?
         {
             // Redeemed meanwhile by a concurrent request: a replay.
-            self.revoke_family(found.family_id, now).await?;
+            let effects = self.replay(actor, app, found.user_id, "authorization code replayed");
+            self.revoke_family(found.family_id, now, &effects).await?;
             return Err(OAuthError::invalid_grant("the code was already used"));
         }
         Ok(issue.response)
@@ -171,6 +180,7 @@ impl Keyward {
 
     async fn grant_refresh_token(
         &self,
+        actor: &Actor,
         app: &OAuthApp,
         request: TokenRequest,
     ) -> Result<TokenResponse, OAuthError> {
@@ -194,7 +204,8 @@ impl Keyward {
         if token.used_at.is_some() {
             // Reuse of a rotated refresh token: the family is compromised.
             if let Some(family) = token.family_id {
-                self.revoke_family(family, now).await?;
+                let effects = self.replay(actor, app, token.user_id, "refresh token reused");
+                self.revoke_family(family, now, &effects).await?;
             }
             return Err(OAuthError::invalid_grant(
                 "the refresh token was already used",
@@ -244,7 +255,8 @@ impl Keyward {
             .map_err(grant_gone)?
         {
             if let Some(family) = token.family_id {
-                self.revoke_family(family, now).await?;
+                let effects = self.replay(actor, app, token.user_id, "refresh token reused");
+                self.revoke_family(family, now, &effects).await?;
             }
             return Err(OAuthError::invalid_grant(
                 "the refresh token was already used",
@@ -345,13 +357,34 @@ impl Keyward {
         }
     }
 
+    /// The event of a grant revoked because one of its secrets was used
+    /// twice: a leaked credential, on record with where the reuse came from.
+    fn replay(&self, actor: &Actor, app: &OAuthApp, user_id: Uuid, reason: &str) -> SideEffects {
+        self.change(
+            actor,
+            AuditAction::OAuthTokenRevoked,
+            Target {
+                kind: TargetType::OAuthToken,
+                id: None,
+                owner: Some(user_id),
+            },
+            serde_json::json!({ "reason": reason, "clientId": app.client_id }),
+        )
+    }
+
     /// Revokes every token of a family, everywhere.
     pub(crate) async fn revoke_family(
         &self,
         family_id: Uuid,
         now: OffsetDateTime,
+        effects: &SideEffects,
     ) -> crate::Result<()> {
-        for id in self.inner.store.revoke_family(family_id, now).await? {
+        for id in self
+            .inner
+            .store
+            .revoke_family(family_id, now, effects)
+            .await?
+        {
             self.invalidate(Invalidation::Credential(id)).await;
         }
         Ok(())

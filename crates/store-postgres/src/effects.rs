@@ -1,0 +1,10 @@
+//! Writes a change's [`SideEffects`] inside the change's transaction.
+
+use keyward_core::effects::SideEffects;
+use keyward_core::store::StoreResult;
+use sqlx::PgConnection;
+
+/// Writes `effects` on `conn`, the change's own transaction.
+pub(crate) async fn write(conn: &mut PgConnection, effects: &SideEffects) -> StoreResult<()> {
+    crate::audit::insert_events(conn, &effects.audit).await
+}
