@@ -282,20 +282,23 @@ async fn a_revocation_reaches_an_instance_under_verify_load_within_a_second() {
     let target_secret = secret(&target).to_owned();
 
     // Sixteen clients verify the token on B back to back, each counting
-    // its answers, until told to stop.
+    // the answers it got after the deletion, until told to stop.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let deleting = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let load: Vec<_> = (0..16)
         .map(|_| {
             let request = b
                 .bearer(Method::POST, "/api/v1/verify", &verifier)
                 .json(&json!({"token": target_secret}));
-            let stop = stop.clone();
+            let (stop, deleting) = (stop.clone(), deleting.clone());
             tokio::spawn(async move {
                 let mut answered = 0u32;
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     let (status, _) = send(request.try_clone().unwrap()).await;
                     assert_eq!(status, StatusCode::OK);
-                    answered += 1;
+                    if deleting.load(std::sync::atomic::Ordering::Relaxed) {
+                        answered += 1;
+                    }
                 }
                 answered
             })
@@ -312,6 +315,7 @@ async fn a_revocation_reaches_an_instance_under_verify_load_within_a_second() {
         tokio::time::sleep(StdDuration::from_millis(20)).await;
     }
 
+    deleting.store(true, std::sync::atomic::Ordering::Relaxed);
     let (status, _) = send(a.bearer(
         Method::DELETE,
         &format!(
@@ -342,14 +346,12 @@ async fn a_revocation_reaches_an_instance_under_verify_load_within_a_second() {
     }
     let took = deleted.elapsed();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let mut answered = 0;
+    // Every client kept B busy while the deletion travelled (how many
+    // answers that is depends on the machine, not on Keyward).
     for task in load {
-        answered += task.await.expect("a load client");
+        let answered = task.await.expect("a load client");
+        assert!(answered > 0, "a load client stalled during the deletion");
     }
-    assert!(
-        answered > 200,
-        "the load ran throughout ({answered} answers)"
-    );
     assert!(took < PROPAGATION, "refused after {took:?}");
     b.stop().await;
     a.stop().await;
