@@ -431,6 +431,15 @@ impl SecretHasher {
             .collect()
     }
 
+    /// A key for one `purpose` (e.g. sealing cookies), derived from the
+    /// server key: another purpose's key says nothing about it.
+    pub fn subkey(&self, purpose: &str) -> [u8; 32] {
+        let mut mac = self.mac.clone();
+        mac.update(b"keyward-subkey\0");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     fn digest_bytes(&self, bytes: &[u8]) -> Digest {
         let mut mac = self.mac.clone();
         mac.update(bytes);

@@ -153,20 +153,18 @@ where
     }
 }
 
-/// Headers every response carries: no sniffing, no referrer; and unless the
-/// handler chose otherwise (the HTML pages do), no framing, no active content
-/// and no caching: credentials are never cacheable, responses that carry a
+/// Headers every response carries: no sniffing; and unless the handler
+/// chose otherwise (the HTML pages do), no referrer, no framing, no active
+/// content and no caching: credentials are never cacheable, responses that carry a
 /// secret above all.
 fn security_headers(headers: &mut HeaderMap) {
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
     for (name, value) in [
+        // Pages choose `same-origin` (see `ui::pages`).
+        (header::REFERRER_POLICY, "no-referrer"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (
             header::CONTENT_SECURITY_POLICY,

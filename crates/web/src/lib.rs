@@ -1,5 +1,6 @@
 //! Keyward's HTTP surface: the JSON API under `/api/v1`, the health endpoints,
-//! Prometheus metrics and the OpenAPI document, as one axum [`Router`] built by [`router`].
+//! Prometheus metrics, the OpenAPI document and the portal's pages (see
+//! [`ui`]), as one axum [`Router`] built by [`router`].
 //!
 //! Handlers are thin: extract (every rejection is a `{code, message}` error),
 //! call a [`keyward_core::service::Keyward`] use case, map the result to a
@@ -13,7 +14,6 @@ mod layers;
 pub mod metrics;
 pub mod oauth;
 pub mod openapi;
-pub mod pages;
 pub mod state;
 pub mod ui;
 
@@ -32,6 +32,7 @@ pub fn router(state: AppState, config: &WebConfig) -> Router {
             async move { axum::Json(doc.as_ref().clone()) }
         }),
     );
+    let api = api.merge(ui::router());
     let metrics = state.metrics.clone();
     layers::wrap(api.with_state(state), config, metrics)
 }

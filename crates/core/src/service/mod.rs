@@ -9,6 +9,7 @@ mod cache;
 mod credential;
 mod csrf;
 pub mod oauth;
+mod sealed;
 mod sessions;
 mod throttle;
 mod tokens;
@@ -53,6 +54,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     random: Arc<dyn Random>,
     hasher: SecretHasher,
+    /// Seals what browsers carry for Keyward (see [`sealed`]).
+    sealer: sealed::Sealer,
     passwords: PasswordHasher,
     policy: Policy,
     settings: Settings,
@@ -99,6 +102,7 @@ impl Keyward {
         Self {
             inner: Arc::new(Inner {
                 hasher: SecretHasher::new(&server_key),
+                sealer: sealed::Sealer::new(SecretHasher::new(&server_key).subkey("seal")),
                 passwords: PasswordHasher::new(random.clone(), workers),
                 attempts,
                 auth_failures: MemoryAttempts::default(),

@@ -7,9 +7,8 @@
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use keyward_core::secret::SecretKind;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use keyward_core::service::Principal;
 use keyward_core::service::oauth::{
     AuthorizeError, AuthorizeRequest, OAuthError, ValidAuthorization,
@@ -17,13 +16,13 @@ use keyward_core::service::oauth::{
 
 use super::form::Params;
 use crate::extract::RequestActor;
-use crate::pages::{ConsentPage, LoginPage, error_page, page};
 use crate::state::AppState;
-use crate::ui::cookies;
-use crate::ui::csrf::{self, LoginCsrf};
+use crate::ui::browser::session;
+use crate::ui::csrf;
+use crate::ui::login::{login_page, safe_next, sign_in_from};
+use crate::ui::pages::{ConsentPage, Layout, consent_page as render_consent, error_page, redirect};
 
-/// The cookie holding the browser's session secret.
-pub const SESSION_COOKIE: &str = "kw_session";
+pub use crate::ui::browser::SESSION_COOKIE;
 
 fn request_from(params: &Params) -> AuthorizeRequest {
     let get = |k: &str| params.get(k).map(str::to_owned);
@@ -36,31 +35,6 @@ fn request_from(params: &Params) -> AuthorizeRequest {
         code_challenge: get("code_challenge"),
         code_challenge_method: get("code_challenge_method"),
     }
-}
-
-/// The signed-in user's session, from the cookie or a Bearer session token.
-async fn session(state: &AppState, headers: &HeaderMap) -> Option<Principal> {
-    let from_cookie = cookies::get(headers, SESSION_COOKIE);
-    let from_header = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_owned);
-    let secret = from_cookie.or(from_header)?;
-    let principal = state.keyward.authenticate(&secret, None, None).await.ok()?;
-    (principal.credential.kind == SecretKind::Session).then_some(principal)
-}
-
-/// Sends the browser to `location`: 303 after a form POST (RFC 9700 §4.11).
-fn redirect(status: StatusCode, location: &str) -> Response {
-    let mut response = status.into_response();
-    if let Ok(value) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, value);
-    }
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
 }
 
 /// The client's redirect URI with `params` appended to its own query.
@@ -150,9 +124,10 @@ fn consent_page(state: &AppState, valid: &ValidAuthorization, session: &Principa
     if let Some(s) = &valid.state {
         fields.push(("state", s.clone()));
     }
-    page(
+    render_consent(
         StatusCode::OK,
         &ConsentPage {
+            l: Layout::anonymous(),
             client_name: valid.app.client_name.clone(),
             description: valid.app.description.clone(),
             logo_uri: valid.app.logo_uri.clone(),
@@ -193,37 +168,18 @@ pub async fn authorize(
         Ok(valid) => valid,
         Err(error) => return answer(&state, StatusCode::FOUND, error),
     };
-    match session(&state, &headers).await {
+    match session(&state, &headers, None).await {
         Some(session) => consent_page(&state, &valid, &session),
         None => login_page(
             &state,
             &headers,
             StatusCode::OK,
+            "/oauth/login",
             format!("/oauth/authorize?{}", query.unwrap_or_default()),
             None,
+            "",
         ),
     }
-}
-
-/// The sign-in page, its form bound to this browser (see [`LoginCsrf`]).
-fn login_page(
-    state: &AppState,
-    headers: &HeaderMap,
-    status: StatusCode,
-    next: String,
-    error: Option<&str>,
-) -> Response {
-    let csrf = LoginCsrf::for_browser(state, headers);
-    let mut response = page(
-        status,
-        &LoginPage {
-            next,
-            error: error.map(str::to_owned),
-            csrf_token: csrf.token.clone(),
-        },
-    );
-    csrf.set_cookie(state, &mut response);
-    response
 }
 
 /// The user's decision on the consent page.
@@ -248,7 +204,7 @@ pub async fn decide(
             "The form did not come from this site. Start again.",
         );
     }
-    let Some(session) = session(&state, &headers).await else {
+    let Some(session) = session(&state, &headers, None).await else {
         return error_page(
             StatusCode::UNAUTHORIZED,
             "Not signed in",
@@ -294,24 +250,6 @@ pub async fn decide(
     }
 }
 
-/// Only a path on this server may follow sign-in (no open redirector).
-/// Browsers drop tabs and newlines from a URL before resolving it, so
-/// `/\t/evil.example` would be `//evil.example`: no control characters or
-/// whitespace at all.
-fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.contains('\\')
-                && !n.chars().any(|c| c.is_control() || c.is_whitespace()) =>
-        {
-            n.to_owned()
-        }
-        _ => "/".to_owned(),
-    }
-}
-
 /// The sign-in page on its own, e.g. after signing out; `next` is where to
 /// go once signed in (a path on this server).
 #[utoipa::path(get, path = "/oauth/login", tag = "oauth",
@@ -324,7 +262,7 @@ pub async fn login_form(
 ) -> Response {
     let params = Params::parse(query.as_deref().unwrap_or_default().as_bytes());
     let next = safe_next(params.get("next"));
-    login_page(&state, &headers, StatusCode::OK, next, None)
+    login_page(&state, &headers, StatusCode::OK, "/oauth/login", next, None, "")
 }
 
 /// Sign in from the page; sets the session cookie and goes on to `next`.
@@ -343,66 +281,12 @@ pub async fn login(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let params = Params::parse(&body);
-    let next = safe_next(params.get("next"));
-    if !csrf::login_form_ok(&state, &headers, params.get("csrf_token")) {
-        return login_page(
-            &state,
-            &headers,
-            StatusCode::FORBIDDEN,
-            next,
-            Some("The sign-in form expired or did not come from this site. Please sign in again."),
-        );
-    }
-    let username = params.get("username").unwrap_or_default();
-    let password = params.get("password").unwrap_or_default().to_owned();
-    match state.keyward.login(&actor, username, password).await {
-        Ok(outcome) => {
-            let mut response = redirect(StatusCode::SEE_OTHER, &next);
-            cookies::set(
-                &state,
-                &mut response,
-                SESSION_COOKIE,
-                outcome.secret.expose().to_owned(),
-                None,
-            );
-            response
-        }
-        Err(err) => {
-            let (status, message) = match err {
-                keyward_core::Error::ResourceExhausted { .. } => (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "Too many failed sign-ins. Try again later.",
-                ),
-                _ => (StatusCode::UNAUTHORIZED, "Wrong username or password."),
-            };
-            login_page(&state, &headers, status, next, Some(message))
-        }
-    }
+    sign_in_from(&state, &actor, &headers, &body, "/oauth/login").await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_local_paths_follow_sign_in() {
-        assert_eq!(
-            safe_next(Some("/oauth/authorize?x=1")),
-            "/oauth/authorize?x=1"
-        );
-        for bad in [
-            "https://evil.example/",
-            "//evil.example/",
-            "/\\evil.example",
-            "/\t/evil.example",
-            "/\n/evil.example",
-            "evil",
-        ] {
-            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
-        }
-        assert_eq!(safe_next(None), "/");
-    }
 
     #[test]
     fn response_parameters_keep_the_registered_query() {

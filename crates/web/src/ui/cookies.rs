@@ -1,5 +1,6 @@
 //! Reading and setting the browser's cookies: `HttpOnly`, `SameSite=Lax`,
-//! path `/`, and `Secure` whenever Keyward is reached over https.
+//! path `/` unless said otherwise, and `Secure` whenever Keyward is reached
+//! over https.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
@@ -26,10 +27,22 @@ pub fn set(
     value: String,
     max_age: Option<time::Duration>,
 ) {
+    set_at(state, response, name, value, max_age, "/");
+}
+
+/// As [`set`], for the paths under `path` alone.
+pub fn set_at(
+    state: &AppState,
+    response: &mut Response,
+    name: &'static str,
+    value: String,
+    max_age: Option<time::Duration>,
+    path: &'static str,
+) {
     let mut cookie = cookie::Cookie::new(name, value);
     cookie.set_http_only(true);
     cookie.set_same_site(cookie::SameSite::Lax);
-    cookie.set_path("/");
+    cookie.set_path(path);
     cookie.set_secure(state.secure_cookies);
     if let Some(age) = max_age {
         cookie.set_max_age(age);
@@ -37,4 +50,16 @@ pub fn set(
     if let Ok(value) = HeaderValue::from_str(&cookie.to_string()) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
+}
+
+/// Tells the browser to drop cookie `name` (of `path`).
+pub fn clear(state: &AppState, response: &mut Response, name: &'static str, path: &'static str) {
+    set_at(
+        state,
+        response,
+        name,
+        String::new(),
+        Some(time::Duration::ZERO),
+        path,
+    );
 }

@@ -1,0 +1,9 @@
+//! Settings → API Management → OAuth Apps.
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}
