@@ -20,8 +20,8 @@ use crate::error::StoreError;
 use crate::model::{
     ApiToken, AuditEvent, AuditFilter, AuthCode, NewApiToken, NewAuthCode, NewOAuthApp,
     NewOAuthToken, NewSession, NewTokenSecret, NewUser, OAuthApp, OAuthAppUpdate, OAuthToken,
-    PageRequest, SecretSlot, Session, TokenFilter, TokenUpdate, TokenUsage, User, UserFilter,
-    UserUpdate,
+    PageRequest, SecretSlot, Session, SessionDevice, TokenFilter, TokenUpdate, TokenUsage, User,
+    UserFilter, UserUpdate,
 };
 use crate::scope::ScopeSet;
 use crate::secret::Digest;
@@ -96,6 +96,22 @@ pub trait SessionStore: Send + Sync {
     async fn touch_session(&self, id: Uuid, at: OffsetDateTime) -> StoreResult<()>;
     /// Returns whether a session was deleted.
     async fn delete_session(&self, id: Uuid, effects: &SideEffects) -> StoreResult<bool>;
+    /// The sessions of `user_id` that have not ended by `now` (absolute
+    /// end after `now`, last seen at or after `idle_cutoff`), last seen
+    /// first.
+    async fn list_sessions_of(
+        &self,
+        user_id: Uuid,
+        idle_cutoff: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<SessionDevice>>;
+    /// Deletes session `id` if it is `user_id`'s; returns whether it was.
+    async fn delete_session_of(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        effects: &SideEffects,
+    ) -> StoreResult<bool>;
     /// Deletes every session of `user_id` but `except`; returns how many.
     async fn delete_sessions_of(&self, user_id: Uuid, except: Option<Uuid>) -> StoreResult<u64>;
     /// Deletes sessions that ended before `idle_cutoff` (last seen) or `now`

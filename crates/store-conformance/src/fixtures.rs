@@ -170,6 +170,8 @@ pub fn new_session(
         digest: secret.stored.digest,
         created_at,
         expires_at,
+        ip: Some("192.0.2.7".into()),
+        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Chromium".into()),
     };
     (session, secret.plain)
 }

@@ -33,7 +33,9 @@
 //! - list filters on derived status and `unused_since` (strictly before),
 //!   ordered by `created_at` then id;
 //! - sweeps of ended sessions (idle cutoff exclusive, absolute end
-//!   inclusive) and of ended grace periods (inclusive).
+//!   inclusive) and of ended grace periods (inclusive); a user's live
+//!   sessions listed with where they were signed in from, and deleted only
+//!   by their owner;
 //! - OAuth: the app limit (exactly and under concurrency), apps read back
 //!   field for field, partial updates, secret rotation, deletion taking
 //!   codes and tokens along; a code redeemed and a refresh token exchanged
@@ -125,6 +127,11 @@ pub async fn run_all(store: Arc<dyn Store>) {
     )
     .await;
     check("sessions::delete", sessions::delete(s)).await;
+    check(
+        "sessions::devices_listed_and_ended_by_owner",
+        sessions::devices_listed_and_ended_by_owner(s),
+    )
+    .await;
     check(
         "sessions::sweep_deletes_ended_sessions",
         sessions::sweep_deletes_ended_sessions(s),

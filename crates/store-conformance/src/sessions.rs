@@ -189,3 +189,66 @@ pub async fn sweep_deletes_ended_sessions(store: &dyn Store) {
         .expect("delete_ended_sessions");
     assert_eq!(again, 0, "a second sweep finds nothing");
 }
+
+/// `list_sessions_of` gives a user's live sessions with where they were
+/// signed in from, last seen first, and leaves out ended ones and other
+/// users'; `delete_session_of` deletes only the owner's.
+pub async fn devices_listed_and_ended_by_owner(store: &dyn Store) {
+    let owner = user(store, T0).await;
+    let other = user(store, T0).await;
+    let (first, _) = new_session(owner.id, T0, T0 + Duration::days(7));
+    let (mut second, _) = new_session(owner.id, T0, T0 + Duration::days(7));
+    second.ip = None;
+    second.user_agent = None;
+    let (ended, _) = new_session(owner.id, T0, T0 + Duration::hours(1));
+    let (theirs, _) = new_session(other.id, T0, T0 + Duration::days(7));
+    for s in [&first, &second, &ended, &theirs] {
+        store
+            .insert_session(s, &SideEffects::none())
+            .await
+            .expect("insert_session");
+    }
+    store
+        .touch_session(second.id, T0 + Duration::hours(2))
+        .await
+        .expect("touch_session");
+    let now = T0 + Duration::hours(3);
+    let idle_cutoff = now - Duration::days(1);
+    let listed = store
+        .list_sessions_of(owner.id, idle_cutoff, now)
+        .await
+        .expect("list_sessions_of");
+    let ids: Vec<_> = listed.iter().map(|d| d.session.id).collect();
+    assert_eq!(ids, [second.id, first.id], "live ones, last seen first");
+    assert_eq!(listed[1].ip.as_deref(), Some("192.0.2.7"));
+    assert_eq!(
+        listed[1].user_agent.as_deref(),
+        Some("Mozilla/5.0 (X11; Linux x86_64) Chromium")
+    );
+    assert_eq!(
+        (listed[0].ip.as_ref(), listed[0].user_agent.as_ref()),
+        (None, None)
+    );
+    assert_eq!(listed[0].session.last_seen_at, T0 + Duration::hours(2));
+    let idle = store
+        .list_sessions_of(owner.id, T0 + Duration::hours(1), now)
+        .await
+        .expect("list_sessions_of");
+    assert_eq!(idle.len(), 1, "an idle session is left out");
+
+    assert!(
+        !store
+            .delete_session_of(owner.id, theirs.id, &SideEffects::none())
+            .await
+            .expect("delete_session_of"),
+        "another user's session is not deleted"
+    );
+    assert!(store.find_session(&theirs.digest).await.unwrap().is_some());
+    assert!(
+        store
+            .delete_session_of(owner.id, first.id, &SideEffects::none())
+            .await
+            .expect("delete_session_of")
+    );
+    assert!(store.find_session(&first.digest).await.unwrap().is_none());
+}

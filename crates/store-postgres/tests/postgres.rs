@@ -289,6 +289,8 @@ async fn no_plaintext_secret_reaches_a_table() {
                 digest: session.stored.digest,
                 created_at: T0,
                 expires_at: T0 + Duration::days(7),
+                ip: None,
+                user_agent: None,
             },
             &SideEffects::none(),
         )

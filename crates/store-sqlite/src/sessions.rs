@@ -3,9 +3,10 @@
 
 use async_trait::async_trait;
 use keyward_core::effects::SideEffects;
-use keyward_core::model::{NewSession, Session, User};
+use keyward_core::model::{NewSession, Session, SessionDevice, User};
 use keyward_core::secret::Digest;
 use keyward_core::store::{SessionStore, StoreResult};
+use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -18,14 +19,17 @@ impl SessionStore for SqliteStore {
     async fn insert_session(&self, session: &NewSession, effects: &SideEffects) -> StoreResult<()> {
         let mut tx = self.write().await?;
         sqlx::query(
-            "INSERT INTO sessions (id, user_id, digest, created_at, last_seen_at, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+            "INSERT INTO sessions \
+             (id, user_id, digest, created_at, last_seen_at, expires_at, ip, user_agent) \
+             VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6, ?7)",
         )
         .bind(id_text(session.id))
         .bind(id_text(session.user_id))
         .bind(session.digest.as_bytes())
         .bind(secs(session.created_at))
         .bind(secs(session.expires_at))
+        .bind(session.ip.as_deref())
+        .bind(session.user_agent.as_deref())
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
@@ -70,6 +74,56 @@ impl SessionStore for SqliteStore {
         let mut tx = self.write().await?;
         let done = sqlx::query("DELETE FROM sessions WHERE id = ?1")
             .bind(id_text(id))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let deleted = done.rows_affected() > 0;
+        if deleted {
+            effects::write(&mut tx, effects).await?;
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(deleted)
+    }
+
+    async fn list_sessions_of(
+        &self,
+        user_id: Uuid,
+        idle_cutoff: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> StoreResult<Vec<SessionDevice>> {
+        let found = sqlx::query(
+            "SELECT id, user_id, created_at, last_seen_at, expires_at, ip, user_agent \
+             FROM sessions WHERE user_id = ?1 AND last_seen_at >= ?2 AND expires_at > ?3 \
+             ORDER BY last_seen_at DESC, id",
+        )
+        .bind(id_text(user_id))
+        .bind(secs_ceil(idle_cutoff))
+        .bind(secs(now))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error)?;
+        found
+            .iter()
+            .map(|row| {
+                Ok(SessionDevice {
+                    session: rows::session(row)?,
+                    ip: row.try_get("ip").map_err(db_error)?,
+                    user_agent: row.try_get("user_agent").map_err(db_error)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_session_of(
+        &self,
+        user_id: Uuid,
+        id: Uuid,
+        effects: &SideEffects,
+    ) -> StoreResult<bool> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query("DELETE FROM sessions WHERE id = ?1 AND user_id = ?2")
+            .bind(id_text(id))
+            .bind(id_text(user_id))
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;

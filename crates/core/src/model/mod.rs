@@ -14,7 +14,7 @@ pub use oauth::{
     OAuthToken, OAuthTokenKind,
 };
 pub use page::{Page, PageKey, PageRequest};
-pub use session::{NewSession, Session};
+pub use session::{NewSession, Session, SessionDevice};
 pub use token::{
     AgeStatus, ApiToken, NewApiToken, NewTokenSecret, PreviousSecret, RenewalPolicy, SecretSlot,
     TokenFilter, TokenState, TokenStatus, TokenUpdate, TokenUsage,

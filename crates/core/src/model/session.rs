@@ -31,4 +31,16 @@ pub struct NewSession {
     pub digest: Digest,
     pub created_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
+    /// Where the session was signed in from, for its user to recognise it.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A session as its user's list of devices shows it: where it was signed
+/// in from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionDevice {
+    pub session: Session,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
 }

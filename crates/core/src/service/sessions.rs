@@ -3,12 +3,15 @@
 //! per address and per username from all addresses (see [`throttle`]).
 
 use time::OffsetDateTime;
+use uuid::Uuid;
 
 use super::audit::Target;
 use super::{Actor, Invalidation, Keyward, throttle};
 use crate::effects::SideEffects;
 use crate::error::{Error, Result};
-use crate::model::{AuditAction, AuditOutcome, NewSession, TargetType, User, UserStatus};
+use crate::model::{
+    AuditAction, AuditOutcome, NewSession, SessionDevice, TargetType, User, UserStatus,
+};
 use crate::password::Password;
 use crate::random;
 use crate::secret::{PlainSecret, SecretKind};
@@ -53,6 +56,8 @@ impl Keyward {
             digest: self.inner.hasher.digest(&secret),
             created_at: now,
             expires_at: now + self.inner.settings.session_absolute,
+            ip: actor.ip.map(|ip| ip.to_string()),
+            user_agent: actor.user_agent.clone(),
         };
         // The one signing in is the actor of their own sign-in.
         let mut event = self.audit_event(
@@ -178,6 +183,53 @@ impl Keyward {
         self.invalidate(Invalidation::Credential(caller.credential.id))
             .await;
         Ok(())
+    }
+}
+
+impl Keyward {
+    /// The caller's live sessions (their devices), last seen first; only a
+    /// login session may list them.
+    pub async fn list_own_sessions(&self, actor: &Actor) -> Result<Vec<SessionDevice>> {
+        let caller = self.own_session(actor)?;
+        let now = self.inner.clock.now();
+        let idle_cutoff = now - self.inner.settings.session_idle;
+        Ok(self
+            .inner
+            .store
+            .list_sessions_of(caller.user.id, idle_cutoff, now)
+            .await?)
+    }
+
+    /// Ends one of the caller's sessions (signing a device out); only a
+    /// login session may. Another user's session is `not_found`.
+    pub async fn end_own_session(&self, actor: &Actor, id: Uuid) -> Result<()> {
+        let caller = self.own_session(actor)?;
+        let effects = self.change(
+            actor,
+            AuditAction::SessionEnded,
+            Target::new(TargetType::Session, id, caller.user.id),
+            serde_json::json!({ "via": "profile" }),
+        );
+        if !self
+            .inner
+            .store
+            .delete_session_of(caller.user.id, id, &effects)
+            .await?
+        {
+            return Err(Error::NotFound("session not found".into()));
+        }
+        self.invalidate(Invalidation::Credential(id)).await;
+        Ok(())
+    }
+
+    fn own_session<'a>(&self, actor: &'a Actor) -> Result<&'a super::Principal> {
+        let caller = actor.principal()?;
+        if caller.credential.kind != SecretKind::Session {
+            return Err(Error::PermissionDenied(
+                "only a login session can see and end its user's sessions".into(),
+            ));
+        }
+        Ok(caller)
     }
 }
 

@@ -262,7 +262,15 @@ pub async fn login_form(
 ) -> Response {
     let params = Params::parse(query.as_deref().unwrap_or_default().as_bytes());
     let next = safe_next(params.get("next"));
-    login_page(&state, &headers, StatusCode::OK, "/oauth/login", next, None, "")
+    login_page(
+        &state,
+        &headers,
+        StatusCode::OK,
+        "/oauth/login",
+        next,
+        None,
+        "",
+    )
 }
 
 /// Sign in from the page; sets the session cookie and goes on to `next`.

@@ -106,7 +106,8 @@ mod tests {
         assert_eq!(f.all("scopes"), ["a", "b"]);
         assert_eq!(f.optional("name").as_deref(), Some("x"));
         assert_eq!(f.optional("empty"), None);
-        let e = FormErrors::from_error(&Error::invalid("redirectUris[1]", "bad"), &["redirectUris"]);
+        let e =
+            FormErrors::from_error(&Error::invalid("redirectUris[1]", "bad"), &["redirectUris"]);
         assert_eq!(e.get("redirectUris"), Some("bad"));
         let e = FormErrors::from_error(&Error::invalid("other", "bad"), &["name"]);
         assert_eq!(e.general.as_deref(), Some("other: bad"));

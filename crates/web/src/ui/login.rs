@@ -136,7 +136,15 @@ pub async fn sign_in_from(
                 ),
                 _ => (StatusCode::UNAUTHORIZED, "Wrong username or password."),
             };
-            login_page(state, headers, status, action, next, Some(message), &username)
+            login_page(
+                state,
+                headers,
+                status,
+                action,
+                next,
+                Some(message),
+                &username,
+            )
         }
     }
 }

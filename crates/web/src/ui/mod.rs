@@ -86,11 +86,7 @@ pub fn failure(err: &Error) -> axum::response::Response {
 }
 
 /// A refusal as a flash message on the page the user came from.
-pub fn back_with(
-    state: &AppState,
-    location: &str,
-    err: &Error,
-) -> axum::response::Response {
+pub fn back_with(state: &AppState, location: &str, err: &Error) -> axum::response::Response {
     if let Error::Internal(detail) = err {
         tracing::error!(error = %detail, "a page's action failed");
     }

@@ -161,4 +161,3 @@ pub fn redirect(status: StatusCode, location: &str) -> Response {
 pub fn see_other(location: &str) -> Response {
     redirect(StatusCode::SEE_OTHER, location)
 }
-

@@ -100,7 +100,12 @@ impl TokenRow {
             description: t.description.clone(),
             hint: t.hint.clone(),
             scopes: t.scopes.iter().cloned().collect::<Vec<_>>().join(", "),
-            applications: t.applications.iter().cloned().collect::<Vec<_>>().join(", "),
+            applications: t
+                .applications
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
             created: When::of(t.created_at),
             last_used: When::opt(t.last_used_at),
             last_used_ip: t.last_used_ip.clone(),
@@ -402,7 +407,11 @@ pub async fn detail(
     };
     let events = match state
         .keyward
-        .list_audit(&user.actor, filter, PageRequest::parse(Some(50), None).expect("in range"))
+        .list_audit(
+            &user.actor,
+            filter,
+            PageRequest::parse(Some(50), None).expect("in range"),
+        )
         .await
     {
         Ok(page) => page
@@ -573,7 +582,13 @@ struct RenewPage {
     errors: FormErrors,
 }
 
-fn renew_page(user: &PortalUser, state: &AppState, view: &TokenView, f: Fields, errors: FormErrors) -> RenewPage {
+fn renew_page(
+    user: &PortalUser,
+    state: &AppState,
+    view: &TokenView,
+    f: Fields,
+    errors: FormErrors,
+) -> RenewPage {
     let now = state.keyward.clock().now();
     let mut end = now + time::Duration::days(7);
     if let Some(at) = view.token.expires_at {
@@ -625,10 +640,14 @@ pub async fn renew(
         Ok(view) => view,
         Err(response) => return response,
     };
-    let end = match fields.optional("expireCurrentAt").map(|d| parse_date_end(&d)) {
+    let end = match fields
+        .optional("expireCurrentAt")
+        .map(|d| parse_date_end(&d))
+    {
         Some(Some(end)) => end,
         _ => {
-            let errors = FormErrors::default().field("expireCurrentAt", "must be a date (YYYY-MM-DD)");
+            let errors =
+                FormErrors::default().field("expireCurrentAt", "must be a date (YYYY-MM-DD)");
             let page = renew_page(&user, &state, &view, fields, errors);
             return user.render(&state, StatusCode::BAD_REQUEST, &page);
         }
@@ -667,8 +686,7 @@ pub async fn renew(
             secret::show(&state, &user, &shown, &message)
         }
         Err(err) => {
-            let errors =
-                FormErrors::from_error(&err, &["name", "description", "expireCurrentAt"]);
+            let errors = FormErrors::from_error(&err, &["name", "description", "expireCurrentAt"]);
             let status = super::status_of(&err);
             let page = renew_page(&user, &state, &view, fields, errors);
             user.render(&state, status, &page)
@@ -750,14 +768,20 @@ pub async fn edit(
         Ok(renewal) => renewal,
         Err(errors) => return show_errors(fields, errors, StatusCode::BAD_REQUEST),
     };
-    let current = view
-        .token
-        .renewal
-        .as_ref()
-        .map(|r| (i64::from(r.every_days), r.callback_url.as_str(), r.mail_recipient.as_deref()));
-    let wanted = renewal
-        .as_ref()
-        .map(|r| (r.every_days, r.callback_url.as_str(), r.mail_recipient.as_deref()));
+    let current = view.token.renewal.as_ref().map(|r| {
+        (
+            i64::from(r.every_days),
+            r.callback_url.as_str(),
+            r.mail_recipient.as_deref(),
+        )
+    });
+    let wanted = renewal.as_ref().map(|r| {
+        (
+            r.every_days,
+            r.callback_url.as_str(),
+            r.mail_recipient.as_deref(),
+        )
+    });
     let renewal_change = (current != wanted).then_some(renewal.clone());
     let input = UpdateToken {
         description: Some(fields.optional("description")),
@@ -869,7 +893,11 @@ pub async fn deactivate(
     {
         Ok(_) => {
             let mut response = see_other(&token_path(id));
-            flash::set(&state, &mut response, "Token deactivated. It no longer works.");
+            flash::set(
+                &state,
+                &mut response,
+                "Token deactivated. It no longer works.",
+            );
             response
         }
         Err(err) => back_with(&state, &token_path(id), &err),

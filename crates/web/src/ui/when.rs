@@ -19,7 +19,9 @@ impl When {
     pub fn of(at: OffsetDateTime) -> Self {
         let at = at.to_offset(time::UtcOffset::UTC);
         let text = at
-            .format(format_description!("[year]-[month]-[day] [hour]:[minute] UTC"))
+            .format(format_description!(
+                "[year]-[month]-[day] [hour]:[minute] UTC"
+            ))
             .unwrap_or_default();
         Self {
             iso: at.format(&Rfc3339).unwrap_or_default(),
@@ -42,8 +44,7 @@ pub fn date_input(at: OffsetDateTime) -> String {
 /// A date from `<input type="date">`: the end of that day, UTC (a token
 /// "expires on" a day works through it).
 pub fn parse_date_end(value: &str) -> Option<OffsetDateTime> {
-    let date =
-        time::Date::parse(value.trim(), format_description!("[year]-[month]-[day]")).ok()?;
+    let date = time::Date::parse(value.trim(), format_description!("[year]-[month]-[day]")).ok()?;
     Some(date.with_hms(23, 59, 59).ok()?.assume_utc())
 }
 
