@@ -126,7 +126,7 @@ async fn portal_profile_devices_and_password() {
         .await
         .unwrap();
     other.click().await.unwrap();
-    b.assert_text("That session was signed out.").await;
+    b.wait_for_text("That session was signed out.").await;
     assert_eq!(app.me_status(&elsewhere).await, StatusCode::UNAUTHORIZED);
 
     // Change the password: a mismatch first, then a wrong current one.

@@ -82,7 +82,7 @@ async fn portal_apps_create_rotate_delete_and_consent() {
     let client_id = credential_id(&b).await;
     let first_secret = b.value_of("secret").await;
     assert!(first_secret.starts_with("kwc_"), "{first_secret}");
-    b.click("Copy").await;
+    b.press("Copy").await;
     b.wait_for_text("Copied").await;
     b.click("Done").await;
     b.assert_text("Builds reports from iGUIDE").await;

@@ -231,8 +231,26 @@ impl Browser {
             .is_empty()
     }
 
-    /// Clicks the button or link named `name`.
+    /// Clicks the button or link named `name`, and waits for the page it
+    /// leads to (the old page's document is gone).
     pub async fn click(&self, name: &str) {
+        let old = self
+            .client
+            .find(Locator::Css("html"))
+            .await
+            .expect("a document");
+        self.control(name).await.click().await.expect("click");
+        for _ in 0..100 {
+            if old.tag_name().await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("clicking {name:?} led nowhere");
+    }
+
+    /// Clicks a button that acts on the page itself (no navigation).
+    pub async fn press(&self, name: &str) {
         self.control(name).await.click().await.expect("click");
     }
 

@@ -93,7 +93,7 @@ async fn portal_screenshots_of_the_main_pages() {
     b.set_date("Expires on", &at(&app, time::Duration::days(365))[..10])
         .await;
     b.click("Create API Token").await;
-    b.click("Copy").await;
+    b.press("Copy").await;
     b.wait_for_text("Copied").await;
     shot(&b, &dir, "secret").await;
     b.click("Done").await;

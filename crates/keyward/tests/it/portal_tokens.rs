@@ -80,7 +80,7 @@ async fn portal_token_walkthrough() {
             .as_deref(),
         Some("true")
     );
-    b.click("Copy").await;
+    b.press("Copy").await;
     b.wait_for_text("Copied").await;
     assert_eq!(
         app.me_status(&secret).await,

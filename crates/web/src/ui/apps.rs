@@ -238,14 +238,9 @@ pub async fn create(State(state): State<AppState>, form: SignedForm) -> Response
     }
 }
 
-async fn find(state: &AppState, user: &PortalUser, id: &str) -> Result<OAuthApp, Response> {
-    let not_found = || failure(&Error::NotFound("app not found".into()));
-    let id = Uuid::parse_str(id).map_err(|_| not_found())?;
-    state
-        .keyward
-        .get_app(&user.actor, id)
-        .await
-        .map_err(|err| failure(&err))
+async fn find(state: &AppState, user: &PortalUser, id: &str) -> Result<OAuthApp, Error> {
+    let id = Uuid::parse_str(id).map_err(|_| Error::NotFound("app not found".into()))?;
+    state.keyward.get_app(&user.actor, id).await
 }
 
 #[derive(Template)]
@@ -271,7 +266,7 @@ pub async fn detail(
             };
             user.render(&state, StatusCode::OK, &page)
         }
-        Err(response) => response,
+        Err(err) => failure(&err),
     }
 }
 
@@ -283,7 +278,7 @@ pub async fn edit_form(
 ) -> Response {
     let app = match find(&state, &user, &id).await {
         Ok(app) => app,
-        Err(response) => return response,
+        Err(err) => return failure(&err),
     };
     let mut values = form_urlencoded::Serializer::new(String::new());
     values
@@ -315,7 +310,7 @@ pub async fn edit(
     let SignedForm { user, fields } = form;
     let app = match find(&state, &user, &id).await {
         Ok(app) => app,
-        Err(response) => return response,
+        Err(err) => return failure(&err),
     };
     let uris = redirect_uris(&fields);
     let scopes = fields.all("scope");
@@ -384,7 +379,7 @@ async fn confirm(
 ) -> Response {
     let app = match find(state, user, id).await {
         Ok(app) => app,
-        Err(response) => return response,
+        Err(err) => return failure(&err),
     };
     let page = ConfirmPage {
         l: user.layout("api"),
@@ -427,7 +422,7 @@ pub async fn rotate(
     let user = form.user;
     let app = match find(&state, &user, &id).await {
         Ok(app) => app,
-        Err(response) => return response,
+        Err(err) => return failure(&err),
     };
     match state
         .keyward
@@ -483,7 +478,7 @@ pub async fn delete(
     let user = form.user;
     let app = match find(&state, &user, &id).await {
         Ok(app) => app,
-        Err(response) => return response,
+        Err(err) => return failure(&err),
     };
     match state.keyward.delete_app(&user.actor, app.client_id).await {
         Ok(()) => {

@@ -64,8 +64,8 @@ fn token_path(id: Uuid) -> String {
     format!("{LIST}/{id}")
 }
 
-fn parse_id(id: &str) -> Result<Uuid, Response> {
-    Uuid::parse_str(id).map_err(|_| failure(&Error::NotFound("token not found".into())))
+fn parse_id(id: &str) -> Result<Uuid, Error> {
+    Uuid::parse_str(id).map_err(|_| Error::NotFound("token not found".into()))
 }
 
 /// A token as a row or page shows it.
@@ -381,13 +381,9 @@ struct DetailPage {
     csrf_token: String,
 }
 
-async fn view(state: &AppState, user: &PortalUser, id: &str) -> Result<TokenView, Response> {
+async fn view(state: &AppState, user: &PortalUser, id: &str) -> Result<TokenView, Error> {
     let id = parse_id(id)?;
-    state
-        .keyward
-        .get_token(&user.actor, None, id)
-        .await
-        .map_err(|err| failure(&err))
+    state.keyward.get_token(&user.actor, None, id).await
 }
 
 /// `GET /settings/api/tokens/{id}`: the token, its action bar and its audit
@@ -399,7 +395,7 @@ pub async fn detail(
 ) -> Response {
     let view = match view(&state, &user, &id).await {
         Ok(view) => view,
-        Err(response) => return response,
+        Err(err) => return failure(&err),
     };
     let filter = AuditFilter {
         target_id: Some(view.token.id),
@@ -474,7 +470,7 @@ pub async fn rotate_form(
 ) -> Response {
     let view = match view(&state, &user, &id).await {
         Ok(view) => view,
-        Err(response) => return response,
+        Err(err) => return failure(&err),
     };
     let settings = state.keyward.settings();
     let page = RotatePage {
@@ -500,7 +496,7 @@ pub async fn rotate(
     let SignedForm { user, fields } = form;
     let id = match parse_id(&id) {
         Ok(id) => id,
-        Err(response) => return response,
+        Err(err) => return failure(&err),
     };
     let grace = match fields.optional("grace").map(|g| g.parse::<i64>()) {
         None => None,
@@ -550,7 +546,7 @@ pub async fn revoke_previous(
 ) -> Response {
     let id = match parse_id(&id) {
         Ok(id) => id,
-        Err(response) => return response,
+        Err(err) => return failure(&err),
     };
     match state
         .keyward
@@ -613,7 +609,7 @@ pub async fn renew_form(
 ) -> Response {
     let view = match view(&state, &user, &id).await {
         Ok(view) => view,
-        Err(response) => return response,
+        Err(err) => return failure(&err),
     };
     let mut f = Fields::default();
     if view.token.renewed_to.is_none() {
@@ -638,7 +634,7 @@ pub async fn renew(
     let SignedForm { user, fields } = form;
     let view = match view(&state, &user, &id).await {
         Ok(view) => view,
-        Err(response) => return response,
+        Err(err) => return failure(&err),
     };
     let end = match fields
         .optional("expireCurrentAt")
@@ -714,7 +710,7 @@ pub async fn edit_form(
 ) -> Response {
     let view = match view(&state, &user, &id).await {
         Ok(view) => view,
-        Err(response) => return response,
+        Err(err) => return failure(&err),
     };
     let mut values = form_urlencoded::Serializer::new(String::new());
     values.append_pair(
@@ -751,7 +747,7 @@ pub async fn edit(
     let SignedForm { user, fields } = form;
     let view = match view(&state, &user, &id).await {
         Ok(view) => view,
-        Err(response) => return response,
+        Err(err) => return failure(&err),
     };
     let show_errors = |fields: Fields, errors: FormErrors, status: StatusCode| {
         let page = EditPage {
@@ -842,7 +838,7 @@ async fn confirm(
 ) -> Response {
     let view = match view(state, user, id).await {
         Ok(view) => view,
-        Err(response) => return response,
+        Err(err) => return failure(&err),
     };
     let page = ConfirmPage {
         l: user.layout("api"),
@@ -884,7 +880,7 @@ pub async fn deactivate(
 ) -> Response {
     let id = match parse_id(&id) {
         Ok(id) => id,
-        Err(response) => return response,
+        Err(err) => return failure(&err),
     };
     match state
         .keyward
@@ -931,7 +927,7 @@ pub async fn delete(
 ) -> Response {
     let id = match parse_id(&id) {
         Ok(id) => id,
-        Err(response) => return response,
+        Err(err) => return failure(&err),
     };
     match state.keyward.delete_token(&form.user.actor, None, id).await {
         Ok(()) => {
