@@ -55,14 +55,14 @@ async fn portal_screenshots_of_the_main_pages() {
         json!({"name": "q1-report", "scopes": ["iguide.ro"], "expiresAt": at(&app, time::Duration::days(90))}),
     )
     .await;
-    app.advance(time::Duration::days(200));
+    app.advance(time::Duration::days(180));
     let session = app.login("jane.doe@example.com").await;
     app.create_token(
         &session,
         json!({"name": "ci-deploy", "scopes": ["iguide.rw", "iguide.tasks"]}),
     )
     .await;
-    app.advance(time::Duration::days(180));
+    app.advance(time::Duration::days(200));
     let session = app.login("jane.doe@example.com").await;
     app.create_token(
         &session,
