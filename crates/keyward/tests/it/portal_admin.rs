@@ -11,6 +11,7 @@ use crate::portal_driver::Browser;
 
 #[tokio::test]
 async fn portal_admin_disables_a_user() {
+    let _slot = crate::portal_driver::slot().await;
     let app = TestApp::spawn().await;
     app.user("root", &["admin"]).await;
     app.user("erin", &["member"]).await;
@@ -90,6 +91,7 @@ async fn portal_admin_disables_a_user() {
 
 #[tokio::test]
 async fn portal_profile_devices_and_password() {
+    let _slot = crate::portal_driver::slot().await;
     let app = TestApp::spawn().await;
     app.user("fay", &["member"]).await;
     let elsewhere = app.login("fay").await;

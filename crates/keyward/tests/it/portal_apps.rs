@@ -48,6 +48,7 @@ async fn credential_id(b: &Browser) -> String {
 
 #[tokio::test]
 async fn portal_apps_create_rotate_delete_and_consent() {
+    let _slot = crate::portal_driver::slot().await;
     let app = TestApp::spawn().await;
     app.user("dana", &["member"]).await;
     let (redirect_uri, receiver) = redirect_target().await;

@@ -3,7 +3,10 @@
 //! test on a free port), with `fantoccini`. Helpers find fields by their
 //! visible labels and buttons by their names, as a person would.
 //!
-//! Browsers are heavy on a small machine: at most two run at once.
+//! Browsers are heavy on a small machine: at most two tests drive them at
+//! once (each test takes a [`slot`] first, however many browsers it opens).
+//! Each browser has its own profile directory, by which its processes are
+//! found and ended when it is dropped, even after a failed test.
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -19,14 +22,42 @@ use crate::harness::{PASSWORD, TestApp};
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 
-static BROWSERS: Semaphore = Semaphore::const_new(2);
+static TESTS: Semaphore = Semaphore::const_new(2);
+
+/// Waits for one of the two places of browser tests; hold it to the end.
+pub async fn slot() -> SemaphorePermit<'static> {
+    TESTS.acquire().await.expect("semaphore open")
+}
 
 /// One headless browser with its chromedriver.
 pub struct Browser {
     pub client: Client,
     pub base: String,
     driver: Child,
-    _permit: SemaphorePermit<'static>,
+    /// The browser's own profile; its path names the browser's processes.
+    profile: tempfile::TempDir,
+}
+
+impl Drop for Browser {
+    /// Ends the browser's processes (those whose command line names its
+    /// profile) and its chromedriver.
+    fn drop(&mut self) {
+        let marker = self.profile.path().to_string_lossy().into_owned();
+        if let Ok(entries) = std::fs::read_dir("/proc") {
+            for entry in entries.flatten() {
+                let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                    continue;
+                };
+                let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+                if String::from_utf8_lossy(&cmdline).contains(&marker) {
+                    let _ = std::process::Command::new("kill")
+                        .arg(pid.to_string())
+                        .status();
+                }
+            }
+        }
+        let _ = self.driver.start_kill();
+    }
 }
 
 fn free_port() -> u16 {
@@ -43,8 +74,8 @@ impl Browser {
     }
 
     pub async fn start_at(base: &str) -> Self {
-        let permit = BROWSERS.acquire().await.expect("semaphore open");
         let port = free_port();
+        let profile = tempfile::tempdir().expect("a profile directory");
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -57,7 +88,8 @@ impl Browser {
             "goog:chromeOptions".into(),
             json!({
                 "binary": CHROMIUM,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                "args": [format!("--user-data-dir={}", profile.path().display()),
+                         "--headless=new", "--no-sandbox", "--disable-gpu",
                          "--disable-dev-shm-usage", "--window-size=1280,1000",
                          "--no-first-run", "--disable-extensions"]
             }),
@@ -75,7 +107,7 @@ impl Browser {
                         client,
                         base: base.to_owned(),
                         driver,
-                        _permit: permit,
+                        profile,
                     };
                 }
                 Err(err) => {
@@ -87,9 +119,8 @@ impl Browser {
         panic!("chromedriver did not answer: {last:?}");
     }
 
-    pub async fn close(mut self) {
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill().await;
     }
 
     pub async fn goto(&self, path: &str) {

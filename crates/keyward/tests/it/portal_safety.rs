@@ -57,6 +57,7 @@ async fn token_count(app: &TestApp, session: &str) -> usize {
 
 #[tokio::test]
 async fn portal_cross_site_form_post_fails() {
+    let _slot = crate::portal_driver::slot().await;
     let app = TestApp::spawn().await;
     app.user("gil", &["member"]).await;
     let api_session = app.login("gil").await;
@@ -237,7 +238,8 @@ async fn portal_headers_cookies_and_assets() {
     app.stop().await;
 
     // Behind https, cookies are Secure.
-    let app = TestApp::spawn_with(|c| c.public_url = Some("https://keyward.example".into())).await;
+    let app =
+        TestApp::spawn_with(|c| c.server.public_url = Some("https://keyward.example".into())).await;
     let page = no_redirects().get(app.url("/login")).send().await.unwrap();
     let cookie = page.headers()[SET_COOKIE].to_str().unwrap().to_owned();
     assert!(cookie.contains("Secure"), "{cookie}");

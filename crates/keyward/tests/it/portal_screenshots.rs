@@ -39,6 +39,7 @@ async fn shot(b: &Browser, dir: &std::path::Path, name: &str) {
 
 #[tokio::test]
 async fn portal_screenshots_of_the_main_pages() {
+    let _slot = crate::portal_driver::slot().await;
     let (dir, _keep) = out_dir();
     let app = TestApp::spawn().await;
     app.user("admin", &["admin"]).await;

@@ -18,6 +18,7 @@ fn date_in(app: &TestApp, days: i64) -> String {
 
 #[tokio::test]
 async fn portal_token_walkthrough() {
+    let _slot = crate::portal_driver::slot().await;
     let app = TestApp::spawn().await;
     app.user("alice", &["member"]).await;
     let b = Browser::start(&app).await;
@@ -104,7 +105,7 @@ async fn portal_token_walkthrough() {
     b.click("ci-deploy").await;
     assert_eq!(b.path().await, format!("/settings/api/tokens/{token_id}"));
     b.assert_text("deploys from CI").await;
-    b.assert_text("Audit trail").await;
+    b.assert_text("token.created").await;
 
     // Rotate with the default grace: the old secret still works.
     b.click("Rotate").await;
@@ -122,6 +123,8 @@ async fn portal_token_walkthrough() {
     // Revoke previous: the old secret stops.
     b.click("Revoke previous").await;
     b.assert_text("Previous secret revoked").await;
+    b.assert_text("token.rotated").await;
+    b.assert_text("token.previous_revoked").await;
     assert!(!b.has_control("Revoke previous").await);
     assert_eq!(app.me_status(&secret).await, StatusCode::UNAUTHORIZED);
     assert_eq!(app.me_status(&rotated).await, StatusCode::OK);
@@ -172,6 +175,7 @@ async fn portal_token_walkthrough() {
         "deactivated"
     );
     assert_eq!(app.me_status(&rotated).await, StatusCode::UNAUTHORIZED);
+    b.assert_text("token.deactivated").await;
 
     // Delete it, after its confirmation.
     b.click("Delete").await;
@@ -200,6 +204,7 @@ async fn portal_token_walkthrough() {
 
 #[tokio::test]
 async fn portal_age_colours_follow_the_clock() {
+    let _slot = crate::portal_driver::slot().await;
     let app = TestApp::spawn().await;
     let session = app.session("carol", &["member"]).await;
     // Made 400 days ago and never expiring; made 200 days ago; one that
