@@ -9,6 +9,7 @@ mod cache;
 mod credential;
 mod csrf;
 pub mod oauth;
+mod renewal;
 mod sessions;
 mod throttle;
 mod tokens;
@@ -23,6 +24,7 @@ pub use apps::{CreateApp, IssuedApp, UpdateApp};
 pub use audit::Target;
 pub use cache::{CacheSettings, CredentialCache, Invalidation, InvalidationBus, LocalOnly};
 pub use credential::{CredentialRef, OAuthGrant, Principal, Rejection, Verified};
+pub use renewal::{WebhookRequest, mail_address};
 pub use sessions::LoginOutcome;
 pub use throttle::MemoryAttempts;
 pub use tokens::{
