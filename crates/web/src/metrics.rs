@@ -33,6 +33,8 @@ const CACHE_HITS: &str = "keyward_cache_hits_total";
 const CACHE_MISSES: &str = "keyward_cache_misses_total";
 const CACHE_ENTRIES: &str = "keyward_cache_entries";
 const USAGE_PENDING: &str = "keyward_usage_pending";
+const DELIVERIES: &str = "keyward_deliveries_total";
+const OUTBOX_DEPTH: &str = "keyward_outbox_pending";
 
 /// Latency buckets, in seconds: fine below 10 ms, where verification lives.
 const BUCKETS: &[f64] = &[
@@ -180,7 +182,19 @@ impl Registry {
     }
 
     /// The exposition text, with the cache and queue figures read now.
-    pub fn render(&self, keyward: &Keyward) -> String {
+    /// `outbox_depth` is read from the store by the caller (`None` if the
+    /// store did not answer).
+    pub fn render(&self, keyward: &Keyward, outbox_depth: Option<u64>) -> String {
+        for (event, outcome, n) in keyward.delivery_counts().snapshot() {
+            self.counter(
+                DELIVERIES,
+                vec![Label::new("event", event), Label::new("outcome", outcome)],
+            )
+            .absolute(n);
+        }
+        if let Some(depth) = outbox_depth {
+            self.gauge(OUTBOX_DEPTH).set(depth as f64);
+        }
         let (hits, misses) = keyward.cache().counts();
         self.counter(CACHE_HITS, Vec::new()).absolute(hits);
         self.counter(CACHE_MISSES, Vec::new()).absolute(misses);
@@ -200,6 +214,10 @@ fn describe(recorder: &PrometheusRecorder) {
         (VERIFY, "Verifications by outcome: valid, or the reason"),
         (CACHE_HITS, "Credential checks answered from the cache"),
         (CACHE_MISSES, "Credential checks that went to the store"),
+        (
+            DELIVERIES,
+            "Webhook and e-mail delivery attempts by event and outcome (delivered, retry, failed), this instance's",
+        ),
     ];
     for (name, help) in counters {
         recorder.describe_counter(
@@ -222,6 +240,11 @@ fn describe(recorder: &PrometheusRecorder) {
         KeyName::from_const_str(USAGE_PENDING),
         None,
         "Credentials whose last use waits to be written".into(),
+    );
+    recorder.describe_gauge(
+        KeyName::from_const_str(OUTBOX_DEPTH),
+        None,
+        "Outbox messages (webhooks, e-mails) waiting to be delivered".into(),
     );
 }
 
@@ -275,7 +298,8 @@ pub async fn metrics(State(state): State<AppState>, mut parts: Parts) -> Respons
             return err.into_response();
         }
     }
-    let text = state.metrics.render(&state.keyward);
+    let depth = state.keyward.store().outbox_depth().await.ok();
+    let text = state.metrics.render(&state.keyward, depth);
     let mut response = text.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{admin, apps, audit, health, session, tokens, verify};
+use crate::api::{admin, apps, audit, health, renewal, session, tokens, verify};
 use crate::compat::{Profiles, apinizer, circularo};
 use crate::oauth::{authorize, introspect, metadata, token};
 use crate::state::AppState;
@@ -137,6 +137,9 @@ pub fn api_router(compat: Profiles) -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::revoke_previous))
         .routes(routes!(tokens::renew))
         .routes(routes!(tokens::deactivate))
+        .routes(routes!(renewal::request_renewed_token))
+        .routes(routes!(renewal::trigger_renewal))
+        .routes(routes!(renewal::deliveries))
         .routes(routes!(apps::create, apps::list))
         .routes(routes!(apps::get, apps::update, apps::delete))
         .routes(routes!(apps::rotate))

@@ -8,6 +8,7 @@ mod auth;
 mod cache;
 mod credential;
 mod csrf;
+mod deliveries;
 pub mod oauth;
 mod renewal;
 mod sessions;
@@ -24,6 +25,7 @@ pub use apps::{CreateApp, IssuedApp, UpdateApp};
 pub use audit::Target;
 pub use cache::{CacheSettings, CredentialCache, Invalidation, InvalidationBus, LocalOnly};
 pub use credential::{CredentialRef, OAuthGrant, Principal, Rejection, Verified};
+pub use deliveries::DeliveryCounts;
 pub use renewal::{WebhookRequest, mail_address};
 pub use sessions::LoginOutcome;
 pub use throttle::MemoryAttempts;
@@ -66,6 +68,8 @@ struct Inner {
     attempts: Arc<dyn AttemptStore>,
     /// Failed credential checks per client address (this instance's).
     auth_failures: MemoryAttempts,
+    /// Finished delivery attempts (this instance's).
+    deliveries: DeliveryCounts,
 }
 
 /// The ports and policy [`Keyward`] is built from.
@@ -104,6 +108,7 @@ impl Keyward {
                 passwords: PasswordHasher::new(random.clone(), workers),
                 attempts,
                 auth_failures: MemoryAttempts::default(),
+                deliveries: DeliveryCounts::default(),
                 usage: UsageRecorder::default(),
                 cache: CredentialCache::new(cache),
                 bus,
@@ -131,6 +136,11 @@ impl Keyward {
 
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// How this instance hears of other instances' changes.
+    pub fn bus(&self) -> &dyn InvalidationBus {
+        self.inner.bus.as_ref()
     }
 
     pub fn usage(&self) -> &UsageRecorder {

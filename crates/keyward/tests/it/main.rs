@@ -29,6 +29,8 @@ mod openapi;
 mod pg;
 mod policy;
 mod proxy;
+mod renewal;
+mod renewal_mail;
 mod secrets_at_rest;
 mod security_races;
 mod security_rights;

@@ -32,6 +32,11 @@ pub struct RenewalRequest {
     pub callback_url: String,
     /// Who is told by e-mail when a renewal completes.
     pub mail_recipient: Option<String>,
+    /// In a `PATCH` of a token that has a policy: issue a new
+    /// `callbackSecret` (returned once); the old one stops signing at once.
+    /// Without it a changed policy keeps its secret.
+    #[serde(default)]
+    pub rotate_callback_secret: bool,
 }
 
 impl From<RenewalRequest> for RenewalInput {
@@ -40,6 +45,7 @@ impl From<RenewalRequest> for RenewalInput {
             every_days: r.every_days,
             callback_url: r.callback_url,
             mail_recipient: r.mail_recipient,
+            rotate_callback_secret: r.rotate_callback_secret,
         }
     }
 }
@@ -118,6 +124,12 @@ pub struct RenewalBody {
     pub every_days: u32,
     pub callback_url: String,
     pub mail_recipient: Option<String>,
+    /// When the next renewal callback is due.
+    #[serde(with = "rfc3339")]
+    pub next_renewal_at: OffsetDateTime,
+    /// When a renewal key was last redeemed.
+    #[serde(with = "rfc3339::option")]
+    pub last_renewed_at: Option<OffsetDateTime>,
     /// The callback signing secret (`kww_…`), only when the policy was just set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub callback_secret: Option<String>,
@@ -164,6 +176,8 @@ fn renewal_body(policy: &RenewalPolicy, secret: Option<String>) -> RenewalBody {
         every_days: policy.every_days,
         callback_url: policy.callback_url.clone(),
         mail_recipient: policy.mail_recipient.clone(),
+        next_renewal_at: policy.next_renewal_at,
+        last_renewed_at: policy.last_renewed_at,
         callback_secret: secret,
     }
 }
