@@ -101,7 +101,10 @@ pub async fn claimers_never_share_a_message(store: Arc<dyn Store>) {
 /// attempt but not applied.
 pub async fn an_expired_claim_is_taken_over(store: &dyn Store) {
     let m = message(None, T0);
-    store.insert_outbox_messages(&[m.clone()]).await.unwrap();
+    store
+        .insert_outbox_messages(std::slice::from_ref(&m))
+        .await
+        .unwrap();
     let (a, b) = (unique("holder"), unique("holder"));
     assert_eq!(
         store.claim_outbox(&a, T0, CLAIM, 10).await.unwrap().len(),
@@ -154,7 +157,7 @@ pub async fn retries_wait_and_dedupe_keys_write_once(store: &dyn Store) {
         1
     );
     store
-        .insert_outbox_messages(&[later.clone()])
+        .insert_outbox_messages(std::slice::from_ref(&later))
         .await
         .unwrap();
     let holder = unique("holder");
@@ -246,7 +249,7 @@ pub async fn renewals_start_once_and_keys_redeem_once(store: Arc<dyn Store>) {
                 key: NewRenewalKey {
                     id: id(),
                     token_id: token.id,
-                    digest: key.stored.digest.clone(),
+                    digest: key.stored.digest,
                     created_at: now,
                     expires_at: now + Duration::hours(2),
                 },
@@ -277,8 +280,8 @@ pub async fn renewals_start_once_and_keys_redeem_once(store: Arc<dyn Store>) {
     );
     let (one, key_one) = start(due_at, false);
     let (two, key_two) = start(due_at, false);
-    let key_one_digest = key_one.stored.digest.clone();
-    let key_two_digest = key_two.stored.digest.clone();
+    let key_one_digest = key_one.stored.digest;
+    let key_two_digest = key_two.stored.digest;
     let (a, b) = tokio::join!(
         {
             let st = Arc::clone(&store);

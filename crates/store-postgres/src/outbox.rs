@@ -90,7 +90,7 @@ impl OutboxStore for PgStore {
         claim: time::Duration,
         limit: u32,
     ) -> StoreResult<Vec<OutboxMessage>> {
-        let rows = sqlx::query(concat!(
+        let rows = sqlx::query(
             "WITH due AS ( \
                  SELECT id FROM outbox_messages \
                  WHERE status = 'pending' AND next_attempt_at <= $2 \
@@ -101,8 +101,8 @@ impl OutboxStore for PgStore {
              FROM due WHERE m.id = due.id \
              RETURNING m.id, m.token_id, m.event, m.channel, m.target, m.payload, m.key_seed, \
                  m.status, m.attempts, m.next_attempt_at, m.last_attempt_at, m.last_result, \
-                 m.created_at"
-        ))
+                 m.created_at",
+        )
         .bind(holder)
         .bind(now)
         .bind(now + claim)
