@@ -275,15 +275,18 @@ pub(crate) fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// Prometheus metrics (text exposition format). Needs a bearer credential
-/// with the admin-only `metrics.read` scope (Prometheus scrape configs carry
-/// one: `authorization: {credentials: kwp_…}`), unless the deployment sets
+/// Prometheus metrics.
+///
+/// In the text exposition format. Needs a bearer credential with the
+/// admin-only `metrics.read` scope (Prometheus scrape configs carry one:
+/// `authorization: {credentials: kwp_…}`), unless the deployment sets
 /// `metrics_public = true`.
 #[utoipa::path(get, path = "/metrics", tag = "health",
+    operation_id = "getMetrics",
     responses((status = 200, description = "Prometheus text exposition format",
         content_type = "text/plain; version=0.0.4", body = String),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, description = "The credential lacks metrics.read", body = crate::error::ErrorBody)),
+        crate::openapi::AuthErrors,
+        (status = 403, description = "`permission_denied`: the credential lacks metrics.read", body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn metrics(State(state): State<AppState>, mut parts: Parts) -> Response {
     if !state.metrics_public {
