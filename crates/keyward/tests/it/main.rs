@@ -28,6 +28,7 @@ mod oauth_token;
 mod openapi;
 mod pg;
 mod policy;
+mod protective_headers;
 mod proxy;
 mod renewal;
 mod renewal_mail;
