@@ -17,6 +17,7 @@ use super::timefmt::rfc3339;
 use super::tokens::{TokenBody, UserQuery};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, Caller, IdPath, RequestActor};
+use crate::openapi::ResourceErrors;
 use crate::state::AppState;
 
 const TAG: &str = "tokens";
@@ -84,16 +85,18 @@ pub struct DeliveryQuery {
     pub cursor: Option<String>,
 }
 
-/// Redeem a renewal key for the token's new secret. Needs no other
-/// credential: the key is the credential, once. The old secret keeps working
-/// for the overlap (as `previousToken`).
+/// Redeem a renewal key for the token's new secret.
+///
+/// Needs no other credential: the key is the credential, once. The old
+/// secret keeps working for the overlap (as `previousToken`).
 #[utoipa::path(post, path = "/api/v1/integrations/tokens/requestRenewedToken", tag = TAG,
+    operation_id = "requestRenewedToken",
     request_body = RedeemRequest,
     responses(
         (status = 200, description = "The token with its new secret in `token`", body = TokenBody),
-        (status = 400, description = "The body is not `{key}`", body = ErrorBody),
-        (status = 401, description = "The key is unknown, used, expired or cancelled, or its token can no longer renew", body = ErrorBody),
-        (status = 429, description = "Too many failed redemptions from this address", body = ErrorBody)),
+        (status = 400, description = "`invalid_argument`: the body is not `{key}`", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: the key is unknown, used, expired or cancelled, or its token can no longer renew", body = ErrorBody),
+        (status = 429, description = "`resource_exhausted`: too many failed redemptions from this address", body = ErrorBody)),
     security(()))]
 pub async fn request_renewed_token(
     State(state): State<AppState>,
@@ -104,17 +107,18 @@ pub async fn request_renewed_token(
     Ok(Json(issued.into()))
 }
 
-/// Start a renewal cycle now, as when it falls due: a new renewal key and
-/// its signed callback. For testing a receiver. Needs a credential at least
-/// as strong as the token.
+/// Start a renewal cycle now.
+///
+/// As when it falls due: a new renewal key and its signed callback, for
+/// testing a receiver. Needs a credential at least as strong as the token.
 #[utoipa::path(post, path = "/api/v1/integrations/tokens/{id}/triggerRenewal", tag = TAG,
-    params(("id" = Uuid, Path), UserQuery),
+    operation_id = "triggerRenewal",
+    params(("id" = Uuid, Path, description = "The token id"), UserQuery),
     responses(
         (status = 202, description = "The callback is queued: its delivery", body = DeliveryBody),
-        (status = 401, description = "No valid credential", body = ErrorBody),
-        (status = 403, description = "The caller lacks credentials.manage, or the token holds rights the caller lacks", body = ErrorBody),
-        (status = 404, description = "No such token of the caller's", body = ErrorBody),
-        (status = 409, description = "The token has no renewal policy, or is deactivated, expired or renewed", body = ErrorBody)),
+        ResourceErrors,
+        (status = 403, description = "`permission_denied`: the caller lacks credentials.manage, or the token holds rights the caller lacks", body = ErrorBody),
+        (status = 409, description = "`failed_precondition`: the token has no renewal policy, or is deactivated, expired or renewed", body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn trigger_renewal(
     State(state): State<AppState>,
@@ -126,16 +130,17 @@ pub async fn trigger_renewal(
     Ok((StatusCode::ACCEPTED, Json(delivery.into())))
 }
 
-/// The token's delivery log, newest first, a page at a time.
+/// List a token's deliveries.
+///
+/// The renewal callbacks and mails of the token, newest first, a page at a
+/// time, with every attempt's outcome; never a key, secret or signature.
 #[utoipa::path(get, path = "/api/v1/integrations/tokens/{id}/deliveries", tag = TAG,
-    params(("id" = Uuid, Path), DeliveryQuery),
+    operation_id = "listDeliveries",
+    params(("id" = Uuid, Path, description = "The token id"), DeliveryQuery),
     responses(
         (status = 200, description = "A page of deliveries", body = [DeliveryBody],
             headers(("link" = String, description = "`<…>; rel=\"next\"` while more pages follow"))),
-        (status = 400, description = "A bad `limit` or `cursor`", body = ErrorBody),
-        (status = 401, description = "No valid credential", body = ErrorBody),
-        (status = 403, description = "The caller lacks credentials.manage", body = ErrorBody),
-        (status = 404, description = "No such token of the caller's", body = ErrorBody)),
+        ResourceErrors),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn deliveries(
     State(state): State<AppState>,
