@@ -1,5 +1,7 @@
 //! A webhook receiver on a free port: records each POST (headers and body),
-//! and answers with the status the test sets (200 unless told otherwise).
+//! and answers with the status the test sets (200 unless told otherwise),
+//! or holds the answer back until released ([`WebhookReceiver::hold_next`]),
+//! so a test can stop the sender mid-delivery.
 //! [`verify_signature`] checks a request per Standard Webhooks with the
 //! secret's bytes as the HMAC key.
 
@@ -27,6 +29,9 @@ pub struct ReceivedHook {
     pub content_type: String,
     pub user_agent: String,
     pub body: String,
+    /// Whether the answer was held back (see [`WebhookReceiver::hold_next`]):
+    /// the sender may never have heard it.
+    pub held: bool,
 }
 
 impl ReceivedHook {
@@ -40,12 +45,15 @@ struct Shared {
     received: Vec<ReceivedHook>,
     /// Answers to give, first first; then 200.
     answers: Vec<u16>,
+    /// How many of the next requests to hold until released.
+    hold: usize,
 }
 
 /// The receiver; it stops when dropped.
 pub struct WebhookReceiver {
     pub addr: SocketAddr,
     shared: Arc<Mutex<Shared>>,
+    released: Arc<tokio::sync::watch::Sender<bool>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -55,8 +63,14 @@ impl Drop for WebhookReceiver {
     }
 }
 
+#[derive(Clone)]
+struct Receiving {
+    shared: Arc<Mutex<Shared>>,
+    released: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
 async fn receive(
-    State(shared): State<Arc<Mutex<Shared>>>,
+    State(Receiving { shared, released }): State<Receiving>,
     uri: axum::http::Uri,
     headers: HeaderMap,
     body: Bytes,
@@ -68,20 +82,37 @@ async fn receive(
             .unwrap_or_default()
             .to_owned()
     };
-    let mut shared = shared.lock().unwrap_or_else(|e| e.into_inner());
-    shared.received.push(ReceivedHook {
-        path: uri.path().to_owned(),
-        id: header("webhook-id"),
-        timestamp: header("webhook-timestamp"),
-        signature: header("webhook-signature"),
-        content_type: header("content-type"),
-        user_agent: header("user-agent"),
-        body: String::from_utf8_lossy(&body).into_owned(),
-    });
-    let status = if shared.answers.is_empty() {
-        200
-    } else {
-        shared.answers.remove(0)
+    let mut released = released.subscribe();
+    let status = {
+        let mut shared = shared.lock().unwrap_or_else(|e| e.into_inner());
+        let held = shared.hold > 0;
+        shared.hold = shared.hold.saturating_sub(1);
+        shared.received.push(ReceivedHook {
+            path: uri.path().to_owned(),
+            id: header("webhook-id"),
+            timestamp: header("webhook-timestamp"),
+            signature: header("webhook-signature"),
+            content_type: header("content-type"),
+            user_agent: header("user-agent"),
+            body: String::from_utf8_lossy(&body).into_owned(),
+            held,
+        });
+        if held {
+            None
+        } else if shared.answers.is_empty() {
+            Some(200)
+        } else {
+            Some(shared.answers.remove(0))
+        }
+    };
+    let status = match status {
+        Some(status) => status,
+        None => {
+            // Held: answer only once released (or never, if the sender
+            // goes away first).
+            let _ = released.wait_for(|released| *released).await;
+            200
+        }
     };
     StatusCode::from_u16(status).unwrap_or(StatusCode::OK)
 }
@@ -94,13 +125,34 @@ impl WebhookReceiver {
             .expect("bind a free port");
         let addr = listener.local_addr().expect("bound");
         let shared = Arc::new(Mutex::new(Shared::default()));
+        let released = Arc::new(tokio::sync::watch::Sender::new(false));
         let app = Router::new()
             .route("/{*path}", post(receive))
-            .with_state(shared.clone());
+            .with_state(Receiving {
+                shared: shared.clone(),
+                released: released.clone(),
+            });
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Self { addr, shared, task }
+        Self {
+            addr,
+            shared,
+            released,
+            task,
+        }
+    }
+
+    /// Holds the answers to the next `n` requests (they are recorded at
+    /// once, with `held`) until [`WebhookReceiver::release`].
+    pub fn hold_next(&self, n: usize) {
+        self.shared.lock().unwrap_or_else(|e| e.into_inner()).hold += n;
+    }
+
+    /// Answers every held request (200), and from now on any that would
+    /// be held.
+    pub fn release(&self) {
+        self.released.send_replace(true);
     }
 
     /// The URL of `path` on this receiver.

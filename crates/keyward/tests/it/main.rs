@@ -26,6 +26,7 @@ mod oauth_revoke_introspect;
 mod oauth_support;
 mod oauth_token;
 mod openapi;
+mod outbox_instances;
 mod pg;
 mod policy;
 mod protective_headers;
