@@ -32,6 +32,8 @@ pub struct ReceivedHook {
     /// Whether the answer was held back (see [`WebhookReceiver::hold_next`]):
     /// the sender may never have heard it.
     pub held: bool,
+    /// When it arrived.
+    pub received_at: std::time::Instant,
 }
 
 impl ReceivedHook {
@@ -96,6 +98,7 @@ async fn receive(
             user_agent: header("user-agent"),
             body: String::from_utf8_lossy(&body).into_owned(),
             held,
+            received_at: std::time::Instant::now(),
         });
         if held {
             None
