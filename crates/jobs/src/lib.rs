@@ -1,20 +1,23 @@
 //! Keyward's background work, one file per job: writing recorded token uses
 //! (`usage_flush`), housekeeping under a lease (`housekeeping`), starting
 //! due renewals (`renewal_scan`), queueing expiry notices (`expiry_scan`),
-//! and the outbox worker (`deliver`) that claims due messages and sends
-//! them as signed webhooks (`deliver_webhook`) or e-mail (`send_email`),
-//! retrying with backoff. [`Jobs::start`] runs them all beside the server;
-//! start-up only wires it.
+//! the outbox worker (`deliver`) that claims due messages and sends them as
+//! signed webhooks (`deliver_webhook`) or e-mail (`send_email`), retrying
+//! with backoff, the group-commit writers of issued access tokens
+//! (`token_writer`) and the metrics' upkeep (`metrics_upkeep`).
+//! [`Jobs::start`] runs them all beside the server; start-up only wires it.
 
 pub mod deliver;
 pub mod deliver_webhook;
 pub mod expiry_scan;
 pub mod housekeeping;
 pub mod mail_templates;
+pub mod metrics_upkeep;
 pub mod renewal_scan;
 pub mod runner;
 pub mod send_email;
 pub mod ssrf;
+pub mod token_writer;
 pub mod usage_flush;
 
 use std::sync::Arc;
@@ -24,6 +27,7 @@ use keyward_core::service::Keyward;
 
 pub use deliver::Deliverer;
 pub use housekeeping::{HOUSEKEEPING_LEASE, housekeeping};
+pub use metrics_upkeep::Upkeep;
 pub use send_email::MailSettings;
 
 /// What the jobs need besides the services.
@@ -49,8 +53,14 @@ pub struct Jobs {
 }
 
 impl Jobs {
-    /// Starts every job on the current runtime.
-    pub fn start(keyward: Keyward, settings: JobSettings) -> anyhow::Result<Self> {
+    /// Starts every job on the current runtime; `metrics_upkeep` is the
+    /// web layer's metrics' (none where nothing is served).
+    pub fn start(
+        keyward: Keyward,
+        settings: JobSettings,
+        metrics_upkeep: Option<Upkeep>,
+    ) -> anyhow::Result<Self> {
+        token_writer::start(&keyward);
         let deliverer = Arc::new(Deliverer::new(
             keyward.clone(),
             settings.instance_id.clone(),
@@ -89,6 +99,7 @@ impl Jobs {
             let d = deliverer.clone();
             async move { d.drain().await.map(drop) }
         }));
+        tasks.extend(metrics_upkeep.map(metrics_upkeep::start));
         Ok(Self {
             tasks,
             keyward,

@@ -90,6 +90,7 @@ pub struct Application {
     keyward: Keyward,
     follower: Option<tokio::task::JoinHandle<()>>,
     jobs: JobSettings,
+    metrics_upkeep: keyward_jobs::Upkeep,
 }
 
 impl Application {
@@ -118,7 +119,9 @@ impl Application {
             tracing::info!("e-mail is off (no smtp_url): no renewal or expiry notices are queued");
         }
         let web = web_config(config)?;
-        let router = keyward_web::router(AppState::new(keyward.clone(), &web), &web);
+        let state = AppState::new(keyward.clone(), &web);
+        let metrics_upkeep: keyward_jobs::Upkeep = Box::new(state.metrics.upkeep());
+        let router = keyward_web::router(state, &web);
         // This instance's name as a lease and claim holder: the process id
         // and a random UUID, so that two applications in one process
         // (tests) differ too.
@@ -133,6 +136,7 @@ impl Application {
             keyward,
             follower,
             jobs: job_settings(config, instance_id),
+            metrics_upkeep,
         })
     }
 
@@ -152,7 +156,11 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let jobs = Jobs::start(self.keyward.clone(), self.jobs.clone())?;
+        let jobs = Jobs::start(
+            self.keyward.clone(),
+            self.jobs.clone(),
+            Some(self.metrics_upkeep),
+        )?;
         let app = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -220,5 +228,32 @@ mod tests {
             !housekeeping(&a, "a").await.expect("a's tick"),
             "a, back, does not"
         );
+    }
+
+    /// The jobs start the access-token writers: from then on issuances go
+    /// through their queue (it cannot be opened again) and are answered.
+    #[tokio::test]
+    async fn the_jobs_start_the_token_writers() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::default();
+        config.database.database_url =
+            format!("sqlite://{}", dir.path().join("keyward.db").display());
+        let keyward = services(&config, Arc::new(ManualClock::starting_now()))
+            .await
+            .expect("services");
+        let jobs = Jobs::start(keyward.clone(), job_settings(&config, "t".into()), None)
+            .expect("jobs start");
+        assert!(
+            keyward.token_writer().open_queue().is_none(),
+            "the writers hold the queue"
+        );
+        let written = tokio::time::timeout(
+            Duration::from_secs(5),
+            keyward.token_writer().insert(Vec::new()),
+        )
+        .await
+        .expect("a writer answers");
+        assert!(written.is_ok(), "{written:?}");
+        jobs.stop().await;
     }
 }

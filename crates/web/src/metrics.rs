@@ -10,7 +10,7 @@
 //! no secret, and no unbounded set of values.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::extract::{FromRequestParts, State};
@@ -40,10 +40,6 @@ const OUTBOX_DEPTH: &str = "keyward_outbox_pending";
 const BUCKETS: &[f64] = &[
     0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
-
-/// How often recorded latencies are folded into the histograms when nobody
-/// scrapes, so memory stays bounded.
-const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 static METADATA: Metadata<'static> =
     Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
@@ -97,9 +93,6 @@ impl Metrics {
             .build_recorder();
         let recorder = Arc::new(recorder);
         describe(&recorder);
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(upkeep(Arc::downgrade(&recorder)));
-        }
         let outcomes = std::iter::once("valid").chain(VerifyReason::ALL.map(VerifyReason::as_str));
         let verify = outcomes
             .map(|outcome| {
@@ -112,6 +105,23 @@ impl Metrics {
             requests: RouteHandles::default(),
             verify,
         }))
+    }
+}
+
+impl Metrics {
+    /// Folds recorded samples into the histograms, for as long as these
+    /// metrics exist: the returned upkeep says `false` once they are gone.
+    /// The jobs run it periodically (`keyward_jobs::metrics_upkeep`), so
+    /// memory stays bounded when nobody scrapes.
+    pub fn upkeep(&self) -> impl Fn() -> bool + Send + Sync + 'static {
+        let recorder = Arc::downgrade(&self.recorder);
+        move || match recorder.upgrade() {
+            Some(recorder) => {
+                recorder.handle().run_upkeep();
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -246,19 +256,6 @@ fn describe(recorder: &PrometheusRecorder) {
         None,
         "Outbox messages (webhooks, e-mails) waiting to be delivered".into(),
     );
-}
-
-/// Folds recorded samples into the histograms until the recorder is gone.
-async fn upkeep(recorder: Weak<PrometheusRecorder>) {
-    let mut tick = tokio::time::interval(UPKEEP_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        match recorder.upgrade() {
-            Some(recorder) => recorder.handle().run_upkeep(),
-            None => return,
-        }
-    }
 }
 
 /// A caller may send any method; only the standard ones become labels.

@@ -112,7 +112,7 @@ impl Keyward {
                 usage: UsageRecorder::default(),
                 cache: CredentialCache::new(cache),
                 bus,
-                token_writer: oauth::TokenWriter::start(store.clone()),
+                token_writer: oauth::TokenWriter::new(store.clone()),
                 store,
                 clock,
                 random,
@@ -124,6 +124,12 @@ impl Keyward {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+
+    /// The queue issued access tokens are stored through; its writers run
+    /// with the jobs.
+    pub fn token_writer(&self) -> &oauth::TokenWriter {
+        &self.inner.token_writer
     }
 
     pub fn clock(&self) -> &dyn Clock {
