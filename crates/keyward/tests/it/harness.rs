@@ -132,6 +132,31 @@ impl TestApp {
         }
     }
 
+    /// Does now what the jobs would at their next tick: starts the due
+    /// renewals, queues the due expiry notices, and delivers every message
+    /// due (as one more instance on the database would, under its own
+    /// claim). Returns how many delivery attempts it made. Tests call it
+    /// instead of waiting for the jobs' next tick.
+    pub async fn drain_outbox(&self) -> usize {
+        keyward_jobs::renewal_scan::run(&self.keyward)
+            .await
+            .expect("renewal scan");
+        keyward_jobs::expiry_scan::run(&self.keyward)
+            .await
+            .expect("expiry scan");
+        let settings = keyward::startup::job_settings(&self.config, "drain".into());
+        keyward_jobs::Deliverer::new(
+            self.keyward.clone(),
+            settings.instance_id,
+            settings.allow_private_targets,
+            settings.mail,
+        )
+        .expect("a deliverer")
+        .drain()
+        .await
+        .expect("the outbox drains")
+    }
+
     pub fn advance(&self, by: time::Duration) {
         self.clock.advance(by);
     }

@@ -240,10 +240,11 @@ async fn an_unredeemed_key_lapses_and_a_new_callback_follows() {
     let (status, _) = redeem(&app, &first_key).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a lapsed key");
     // Nothing more before the re-callback is due…
-    tokio::time::sleep(StdDuration::from_millis(2500)).await;
+    assert_eq!(app.drain_outbox().await, 0, "nothing is due");
     assert_eq!(receiver.received().len(), 1);
     // …then a new callback with a new key.
     app.advance(Duration::seconds(300));
+    app.drain_outbox().await;
     let hooks = receiver.wait_for(2, WAIT).await;
     let second_key = hooks[1].json()["key"].as_str().unwrap().to_owned();
     assert_ne!(second_key, first_key);
@@ -271,12 +272,15 @@ async fn a_failing_receiver_is_retried_with_backoff_and_the_log_shows_it() {
     );
     assert!(log[0]["nextAttemptAt"].is_string());
     // Not before the first retry (30 s ± 20 %)…
-    tokio::time::sleep(StdDuration::from_millis(1500)).await;
+    app.advance(Duration::seconds(23));
+    assert_eq!(app.drain_outbox().await, 0, "not yet");
     assert_eq!(receiver.received().len(), 1);
     // …then at it, and at the second (60 s ± 20 %), delivered.
-    app.advance(Duration::seconds(37));
+    app.advance(Duration::seconds(14));
+    app.drain_outbox().await;
     wait_delivery(&app, &session, id, |d| d["attempts"] == 2).await;
     app.advance(Duration::seconds(73));
+    app.drain_outbox().await;
     let log = wait_delivery(&app, &session, id, |d| d["status"] == "delivered").await;
     assert_eq!(log[0]["attempts"], 3);
     let hooks = receiver.received();
@@ -492,7 +496,7 @@ async fn removing_the_policy_cancels_the_pending_key_and_a_deactivated_token_nev
     );
     // Past its period nothing is sent for it either.
     app.advance(Duration::days(31));
-    tokio::time::sleep(StdDuration::from_millis(2500)).await;
+    assert_eq!(app.drain_outbox().await, 0, "nothing is due");
     assert_eq!(receiver.received().len(), 1);
     app.stop().await;
 }

@@ -136,13 +136,10 @@ async fn expiry_notices_go_out_once_per_threshold_and_only_the_nearest_for_a_lat
                "expiresAt": at(&app, Duration::days(30))}),
     )
     .await;
-    let mails = sink.wait_for(2, WAIT).await;
-    tokio::time::sleep(StdDuration::from_millis(2500)).await;
-    let mails = if sink.mails().len() > mails.len() {
-        sink.mails()
-    } else {
-        mails
-    };
+    app.drain_outbox().await;
+    sink.wait_for(2, WAIT).await;
+    assert_eq!(app.drain_outbox().await, 0, "nothing more is due");
+    let mails = sink.mails();
     assert_eq!(mails.len(), 2, "one per token in a window: {mails:?}");
     let subjects: Vec<&str> = mails
         .iter()
@@ -169,8 +166,9 @@ async fn expiry_notices_go_out_once_per_threshold_and_only_the_nearest_for_a_lat
     // Two days on, the three-day token enters the one-day window: its
     // second notice; nothing is repeated.
     app.advance(Duration::days(2) + Duration::hours(1));
+    app.drain_outbox().await;
     let mails = sink.wait_for(3, WAIT).await;
-    tokio::time::sleep(StdDuration::from_millis(2500)).await;
+    assert_eq!(app.drain_outbox().await, 0, "nothing more is due");
     assert_eq!(sink.mails().len(), 3, "{mails:?}");
     assert!(sink.mails()[2].data.contains("in three days"));
     app.stop().await;
@@ -187,7 +185,7 @@ async fn without_smtp_no_mail_is_queued() {
                    "expiresAt": at(&app, Duration::hours(2))}),
         )
         .await;
-    tokio::time::sleep(StdDuration::from_millis(2000)).await;
+    assert_eq!(app.drain_outbox().await, 0, "nothing is queued");
     let log = crate::renewal::deliveries(&app, &session, token["id"].as_str().unwrap()).await;
     assert!(log.is_empty(), "{log:?}");
     app.stop().await;
