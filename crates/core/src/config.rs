@@ -3,6 +3,8 @@
 
 use time::Duration;
 
+use crate::model::Backoff;
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Most active (not deactivated, not expired) API tokens a user may hold.
@@ -59,6 +61,24 @@ pub struct Settings {
     pub issuer: String,
     /// How long audit events are kept.
     pub audit_retention: Duration,
+    /// How long a renewal key may be redeemed.
+    pub renewal_key_ttl: Duration,
+    /// How long after a callback whose key was not redeemed a new one
+    /// (with a new key) follows.
+    pub renewal_retry_after: Duration,
+    /// How long the old secret keeps working after a redemption.
+    pub renewal_overlap: Duration,
+    /// When a failed delivery is first retried (each next retry twice as
+    /// late).
+    pub delivery_retry_base: Duration,
+    /// Attempts of one message before it is failed.
+    pub delivery_max_attempts: u32,
+    /// How long a worker's claim on a message lasts.
+    pub delivery_claim: Duration,
+    /// Days before expiry at which owners get a notice, nearest last.
+    pub expiry_notice_days: Vec<u32>,
+    /// Whether e-mail is configured; without it no mail is queued.
+    pub mail_enabled: bool,
 }
 
 impl Default for Settings {
@@ -86,6 +106,25 @@ impl Default for Settings {
             client_failures_all_ips: 100,
             issuer: "http://127.0.0.1:8080".into(),
             audit_retention: Duration::days(400),
+            renewal_key_ttl: Duration::hours(2),
+            renewal_retry_after: Duration::hours(24),
+            renewal_overlap: Duration::hours(24),
+            delivery_retry_base: Duration::seconds(30),
+            delivery_max_attempts: 12,
+            delivery_claim: Duration::seconds(60),
+            expiry_notice_days: vec![7, 1],
+            mail_enabled: false,
+        }
+    }
+}
+
+impl Settings {
+    /// The retry schedule of deliveries.
+    pub fn backoff(&self) -> Backoff {
+        Backoff {
+            base: self.delivery_retry_base,
+            cap: crate::model::outbox::BACKOFF_CAP,
+            max_attempts: self.delivery_max_attempts,
         }
     }
 }

@@ -17,8 +17,9 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::model::{
-    ApiToken, AuthCode, GrantType, OAuthApp, OAuthToken, OAuthTokenKind, PreviousSecret,
-    RenewalPolicy, SecretSlot, Session, TokenState, User, UserStatus,
+    ApiToken, AuthCode, Channel, DeliveryAttempt, DeliveryStatus, GrantType, OAuthApp, OAuthToken,
+    OAuthTokenKind, OutboxMessage, PreviousSecret, RenewalKey, RenewalPolicy, SecretSlot, Session,
+    TokenState, User, UserStatus,
 };
 use crate::secret::Digest;
 
@@ -97,6 +98,8 @@ pub struct ApiTokenRow {
     pub renewal_callback_url: Option<String>,
     pub renewal_mail_recipient: Option<String>,
     pub renewal_secret_seed: Option<Vec<u8>>,
+    pub renewal_next_at: Option<OffsetDateTime>,
+    pub renewal_last_at: Option<OffsetDateTime>,
     pub current_hint: Option<String>,
     pub previous_hint: Option<String>,
     pub previous_expires_at: Option<OffsetDateTime>,
@@ -131,17 +134,26 @@ impl TryFrom<ApiTokenRow> for ApiToken {
             row.renewal_every_days,
             row.renewal_callback_url,
             row.renewal_secret_seed,
+            row.renewal_next_at,
         ) {
-            (None, None, None) if row.renewal_mail_recipient.is_none() => None,
-            (Some(days), Some(callback_url), Some(secret_seed)) => Some(RenewalPolicy {
-                every_days: u32::try_from(days)
-                    .ok()
-                    .filter(|d| *d > 0)
-                    .ok_or_else(|| bad(format!("token {id}: renewal period {days} days")))?,
-                callback_url,
-                mail_recipient: row.renewal_mail_recipient,
-                secret_seed,
-            }),
+            (None, None, None, None)
+                if row.renewal_mail_recipient.is_none() && row.renewal_last_at.is_none() =>
+            {
+                None
+            }
+            (Some(days), Some(callback_url), Some(secret_seed), Some(next_renewal_at)) => {
+                Some(RenewalPolicy {
+                    every_days: u32::try_from(days)
+                        .ok()
+                        .filter(|d| *d > 0)
+                        .ok_or_else(|| bad(format!("token {id}: renewal period {days} days")))?,
+                    callback_url,
+                    mail_recipient: row.renewal_mail_recipient,
+                    secret_seed,
+                    next_renewal_at,
+                    last_renewed_at: row.renewal_last_at,
+                })
+            }
             _ => return Err(bad(format!("token {id}: incomplete renewal policy"))),
         };
         Ok(ApiToken {
@@ -298,6 +310,98 @@ impl TryFrom<OAuthTokenRow> for OAuthToken {
     }
 }
 
+/// `outbox_messages` without the claim.
+#[derive(Debug, Clone)]
+pub struct OutboxMessageRow {
+    pub id: Uuid,
+    pub token_id: Option<Uuid>,
+    pub event: String,
+    pub channel: String,
+    pub target: String,
+    pub payload: String,
+    pub key_seed: Option<Vec<u8>>,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: OffsetDateTime,
+    pub last_attempt_at: Option<OffsetDateTime>,
+    pub last_result: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+impl TryFrom<OutboxMessageRow> for OutboxMessage {
+    type Error = StoreError;
+
+    fn try_from(row: OutboxMessageRow) -> Result<Self, StoreError> {
+        let id = row.id;
+        let status = DeliveryStatus::parse(&row.status)
+            .ok_or_else(|| bad(format!("message {id}: unknown status {:?}", row.status)))?;
+        Ok(OutboxMessage {
+            channel: Channel::parse(&row.channel)
+                .ok_or_else(|| bad(format!("message {id}: unknown channel {:?}", row.channel)))?,
+            attempts: u32::try_from(row.attempts)
+                .map_err(|_| bad(format!("message {id}: {} attempts", row.attempts)))?,
+            // Only a pending message has a next attempt.
+            next_attempt_at: (status == DeliveryStatus::Pending).then_some(row.next_attempt_at),
+            status,
+            id,
+            token_id: row.token_id,
+            event: row.event,
+            target: row.target,
+            payload: row.payload,
+            key_seed: row.key_seed,
+            last_attempt_at: row.last_attempt_at,
+            last_result: row.last_result,
+            created_at: row.created_at,
+        })
+    }
+}
+
+/// `outbox_attempts`.
+#[derive(Debug, Clone)]
+pub struct DeliveryAttemptRow {
+    pub message_id: Uuid,
+    pub at: OffsetDateTime,
+    pub response: Option<String>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+}
+
+impl From<DeliveryAttemptRow> for DeliveryAttempt {
+    fn from(row: DeliveryAttemptRow) -> Self {
+        DeliveryAttempt {
+            message_id: row.message_id,
+            at: row.at,
+            response: row.response,
+            error: row.error,
+            duration_ms: row.duration_ms,
+        }
+    }
+}
+
+/// `renewal_keys` without the digest.
+#[derive(Debug, Clone)]
+pub struct RenewalKeyRow {
+    pub id: Uuid,
+    pub token_id: Uuid,
+    pub created_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub used_at: Option<OffsetDateTime>,
+    pub cancelled_at: Option<OffsetDateTime>,
+}
+
+impl From<RenewalKeyRow> for RenewalKey {
+    fn from(row: RenewalKeyRow) -> Self {
+        RenewalKey {
+            id: row.id,
+            token_id: row.token_id,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            used_at: row.used_at,
+            cancelled_at: row.cancelled_at,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,6 +425,8 @@ mod tests {
             renewal_callback_url: None,
             renewal_mail_recipient: None,
             renewal_secret_seed: None,
+            renewal_next_at: None,
+            renewal_last_at: None,
             current_hint: Some("...abcd".into()),
             previous_hint: None,
             previous_expires_at: None,
@@ -344,6 +450,7 @@ mod tests {
                 renewal_every_days: Some(days),
                 renewal_callback_url: Some("https://example.com/cb".into()),
                 renewal_secret_seed: Some(vec![1; 32]),
+                renewal_next_at: Some(OffsetDateTime::UNIX_EPOCH),
                 ..token_row()
             };
             assert!(ApiToken::try_from(row).is_err(), "{days} days");

@@ -18,10 +18,11 @@ use uuid::Uuid;
 use crate::effects::SideEffects;
 use crate::error::StoreError;
 use crate::model::{
-    ApiToken, AuditEvent, AuditFilter, AuthCode, NewApiToken, NewAuthCode, NewOAuthApp,
-    NewOAuthToken, NewSession, NewTokenSecret, NewUser, OAuthApp, OAuthAppUpdate, OAuthToken,
-    PageRequest, SecretSlot, Session, SessionDevice, TokenFilter, TokenUpdate, TokenUsage, User,
-    UserFilter, UserUpdate,
+    ApiToken, AttemptVerdict, AuditEvent, AuditFilter, AuthCode, DeliveryAttempt, NewApiToken,
+    NewAuthCode, NewOAuthApp, NewOAuthToken, NewOutboxMessage, NewSession, NewTokenSecret, NewUser,
+    OAuthApp, OAuthAppUpdate, OAuthToken, OutboxMessage, PageRequest, RenewalKey,
+    RenewalRedemption, RenewalStart, SecretSlot, Session, SessionDevice, TokenFilter, TokenUpdate,
+    TokenUsage, User, UserFilter, UserUpdate,
 };
 use crate::scope::ScopeSet;
 use crate::secret::Digest;
@@ -442,10 +443,109 @@ pub trait AuditStore: Send + Sync {
     async fn purge_audit_events(&self, before: OffsetDateTime) -> StoreResult<u64>;
 }
 
+/// The outbox (see [`crate::model::outbox`]): messages written with the
+/// changes that cause them, claimed by one worker at a time, delivered at
+/// least once, each attempt recorded.
+///
+/// A claim is a holder and an end (`claim_expires_at`): while it lasts no
+/// other holder gets the message; past it (the holder died) another may
+/// take it over. PostgreSQL claims with `FOR UPDATE SKIP LOCKED`, SQLite
+/// under its single writer.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Writes messages that belong to no other change (an expiry notice);
+    /// one whose `dedupe_key` exists already is skipped. Returns how many
+    /// were written.
+    async fn insert_outbox_messages(&self, messages: &[NewOutboxMessage]) -> StoreResult<u64>;
+    /// Claims up to `limit` pending messages due at `now` (`next_attempt_at
+    /// <= now`) that nobody holds, or whose claim ended (`claim_expires_at
+    /// <= now`), for `holder` until `now + claim`, oldest due first. Of
+    /// concurrent claimers, each message goes to one.
+    async fn claim_outbox(
+        &self,
+        holder: &str,
+        now: OffsetDateTime,
+        claim: time::Duration,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>>;
+    /// Records `attempt` and, if `holder` still holds the message's claim,
+    /// applies `verdict` (delivered, pending again at the retry time, or
+    /// failed), counts the attempt and frees the claim. Returns whether the
+    /// verdict was applied (`false`: the claim was taken over meanwhile;
+    /// the attempt is recorded all the same).
+    async fn finish_attempt(
+        &self,
+        holder: &str,
+        attempt: &DeliveryAttempt,
+        verdict: AttemptVerdict,
+    ) -> StoreResult<bool>;
+    /// A page of the messages about token `token_id`, newest first (by
+    /// `(created_at, id)` descending; `page.after` is the last key seen).
+    async fn list_deliveries(
+        &self,
+        token_id: Uuid,
+        page: &PageRequest,
+    ) -> StoreResult<Vec<OutboxMessage>>;
+    async fn find_delivery(&self, id: Uuid) -> StoreResult<Option<OutboxMessage>>;
+    /// The attempts recorded for a message, oldest first.
+    async fn list_attempts(&self, message_id: Uuid) -> StoreResult<Vec<DeliveryAttempt>>;
+    /// How many messages are pending.
+    async fn outbox_depth(&self) -> StoreResult<u64>;
+}
+
+/// What [`RenewalStore::redeem_renewal_key`] did.
+// Returned once per redemption and matched at once; boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Redeemed {
+    /// The token with its new current secret.
+    Renewed(ApiToken),
+    /// The key was used, cancelled or expired meanwhile, or the token can no
+    /// longer renew (deactivated, expired, renewed, policy removed);
+    /// nothing was written.
+    Refused,
+}
+
+/// Auto-renewal: one-time keys, their cycles and redemptions.
+#[async_trait]
+pub trait RenewalStore: Send + Sync {
+    /// Ids of up to `limit` tokens whose renewal is due at `now`: a policy
+    /// with `next_renewal_at <= now`, active, unexpired, not renewed.
+    async fn due_renewals(&self, now: OffsetDateTime, limit: u32) -> StoreResult<Vec<Uuid>>;
+    /// Starts a cycle in one transaction: only if the token still has a
+    /// policy, is active, unexpired at `start.now`, not renewed, and (unless
+    /// `start.force`) due; then the key is inserted, `next_renewal_at`
+    /// becomes `start.retry_at` and `effects` are written. Returns whether
+    /// it started; of concurrent starts of one due token, one does.
+    async fn start_renewal(&self, start: &RenewalStart, effects: &SideEffects)
+    -> StoreResult<bool>;
+    /// The key with this digest, in any state.
+    async fn find_renewal_key(&self, digest: &Digest) -> StoreResult<Option<RenewalKey>>;
+    /// Redeems a key in one transaction: marks it used only if it is live
+    /// at `now` and its token may still renew; then rotates the token's
+    /// secret (the old one previous until `previous_until`), sets its expiry
+    /// and next renewal, `last_renewed_at = now`, cancels the token's other
+    /// live keys and writes `effects`. Of concurrent redemptions of one key,
+    /// at most one succeeds.
+    async fn redeem_renewal_key(
+        &self,
+        redemption: &RenewalRedemption,
+        effects: &SideEffects,
+    ) -> StoreResult<Redeemed>;
+}
+
 /// Everything Keyward keeps.
 #[async_trait]
 pub trait Store:
-    UserStore + SessionStore + TokenStore + OAuthStore + LeaseStore + AuditStore + 'static
+    UserStore
+    + SessionStore
+    + TokenStore
+    + OAuthStore
+    + LeaseStore
+    + AuditStore
+    + OutboxStore
+    + RenewalStore
+    + 'static
 {
     /// Whether the database answers.
     async fn ping(&self) -> StoreResult<()>;

@@ -73,6 +73,19 @@ pub fn redirect_uri(field: &str, value: &str) -> Result<String> {
     Ok(value.to_owned())
 }
 
+/// A webhook callback URL: absolute, `https`, or `http` only on a loopback
+/// host; no fragment, no credentials.
+pub fn callback_url(field: &str, value: &str) -> Result<url::Url> {
+    let url = http_url(field, value)?;
+    if url.scheme() == "http" && !is_loopback(&url) {
+        return Err(Error::invalid(
+            field,
+            "must use https (http only on a loopback address)",
+        ));
+    }
+    Ok(url)
+}
+
 /// Whether a URL's host is a loopback address or `localhost`.
 pub fn is_loopback(url: &url::Url) -> bool {
     match url.host() {

@@ -1,5 +1,6 @@
 //! Building the application from `(config, listener)`: shared by `serve` and
-//! the integration tests, which start the real server on port 0.
+//! the integration tests, which start the real server on port 0. Start-up
+//! only wires: the background work lives in `keyward-jobs`.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,29 +12,18 @@ use axum::serve::ListenerExt;
 use keyward_core::clock::{Clock, SystemClock};
 use keyward_core::random::{OsRandom, Random};
 use keyward_core::service::{Keyward, Parts};
-use keyward_store_postgres::PgStore;
+use keyward_jobs::{JobSettings, Jobs, MailSettings};
 use keyward_web::{AppState, WebConfig};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::store::{self, Backend};
 
-/// How often housekeeping (ended grace periods and sessions) runs.
-const PURGE_EVERY: Duration = Duration::from_secs(60);
-
-/// The lease that makes one instance of those sharing a database do the
-/// housekeeping. Its holder extends it at every tick; if the holder stops,
-/// another instance takes over once it expires, a little after one period.
-const HOUSEKEEPING_LEASE: &str = "housekeeping";
-const HOUSEKEEPING_LEASE_TTL: time::Duration = time::Duration::seconds(90);
+pub use keyward_jobs::housekeeping;
 
 /// Opens the store and builds the services, as `serve` and the `admin`
-/// commands both need. With PostgreSQL, also returns the store to listen on
-/// for other instances' invalidations.
-pub async fn services(
-    config: &Config,
-    clock: Arc<dyn Clock>,
-) -> anyhow::Result<(Keyward, Option<PgStore>)> {
+/// commands both need.
+pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Keyward> {
     let random: Arc<dyn Random> = Arc::new(OsRandom);
     let backend = Backend::from_url(&config.database.database_url)?;
     let server_key = crate::secret_key::load(config, &backend, random.as_ref())?;
@@ -42,7 +32,7 @@ pub async fn services(
         config.database.database_max_connections,
     )
     .await?;
-    let keyward = Keyward::new(Parts {
+    Ok(Keyward::new(Parts {
         store: opened.store,
         bus: opened.bus,
         attempts: opened.attempts,
@@ -52,30 +42,45 @@ pub async fn services(
         policy: config.scopes.policy()?,
         settings: config.settings()?,
         cache: config.cache.cache_settings(),
-    });
-    Ok((keyward, opened.listen))
+    }))
 }
 
-/// Applies other instances' invalidations to this instance's cache until the
-/// listener ends. After a reconnection the listener reports `All`, since
-/// notifications may have been missed meanwhile.
+/// Applies other instances' invalidations to this instance's cache until
+/// the bus's subscription ends; nothing where there are no others.
 async fn follow_invalidations(
     keyward: Keyward,
-    store: PgStore,
-) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let mut invalidations = store
-        .listen_invalidations()
+    bus: &dyn keyward_core::service::InvalidationBus,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(mut invalidations) = bus
+        .subscribe()
         .await
-        .context("cannot listen for invalidations on PostgreSQL")?;
-    Ok(tokio::spawn(async move {
+        .context("cannot listen for other instances' invalidations")?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(tokio::spawn(async move {
         while let Some(invalidation) = invalidations.recv().await {
-            keyward.apply_invalidation(invalidation.into_core());
+            keyward.apply_invalidation(invalidation);
         }
-    }))
+    })))
 }
 
 pub fn web_config(config: &Config) -> anyhow::Result<WebConfig> {
     config.server.web_config()
+}
+
+/// What the jobs of this instance run with.
+pub fn job_settings(config: &Config, instance_id: String) -> JobSettings {
+    JobSettings {
+        usage_flush: Duration::from_secs(config.cache.usage_flush_seconds),
+        poll: Duration::from_secs(config.jobs.jobs_poll_seconds),
+        allow_private_targets: config.webhooks.webhook_allow_private_targets,
+        mail: config.mail.smtp_url.clone().map(|smtp_url| MailSettings {
+            smtp_url,
+            from: config.mail.mail_from.clone().unwrap_or_default(),
+        }),
+        instance_id,
+    }
 }
 
 /// A built server, ready to run.
@@ -84,10 +89,8 @@ pub struct Application {
     router: axum::Router,
     keyward: Keyward,
     follower: Option<tokio::task::JoinHandle<()>>,
-    usage_flush: Duration,
-    /// This instance's name as a lease holder: the process id and a random
-    /// UUID, so that two applications in one process (tests) differ too.
-    instance_id: String,
+    jobs: JobSettings,
+    metrics_upkeep: keyward_jobs::Upkeep,
 }
 
 impl Application {
@@ -108,24 +111,32 @@ impl Application {
             config.server.public_url = Some(format!("http://{}", listener.local_addr()?));
         }
         let config = &config;
-        let (keyward, listen) = services(config, clock).await?;
-        let follower = match listen {
-            Some(store) => Some(follow_invalidations(keyward.clone(), store).await?),
-            None => None,
-        };
+        let keyward = services(config, clock).await?;
+        let follower = follow_invalidations(keyward.clone(), keyward.bus()).await?;
+        if config.mail.enabled() {
+            tracing::info!("e-mail is on: renewal and expiry notices are sent");
+        } else {
+            tracing::info!("e-mail is off (no smtp_url): no renewal or expiry notices are queued");
+        }
         let web = web_config(config)?;
-        let router = keyward_web::router(AppState::new(keyward.clone(), &web), &web);
+        let state = AppState::new(keyward.clone(), &web);
+        let metrics_upkeep: keyward_jobs::Upkeep = Box::new(state.metrics.upkeep());
+        let router = keyward_web::router(state, &web);
+        // This instance's name as a lease and claim holder: the process id
+        // and a random UUID, so that two applications in one process
+        // (tests) differ too.
+        let instance_id = format!(
+            "pid{}-{}",
+            std::process::id(),
+            keyward_core::random::uuid(&OsRandom)
+        );
         Ok(Self {
             listener,
             router,
             keyward,
             follower,
-            usage_flush: Duration::from_secs(config.cache.usage_flush_seconds),
-            instance_id: format!(
-                "pid{}-{}",
-                std::process::id(),
-                keyward_core::random::uuid(&OsRandom)
-            ),
+            jobs: job_settings(config, instance_id),
+            metrics_upkeep,
         })
     }
 
@@ -139,17 +150,17 @@ impl Application {
         &self.keyward
     }
 
-    /// Serves until `shutdown` completes, running the background work beside
+    /// Serves until `shutdown` completes, running the background jobs beside
     /// it; on the way out, pending token uses are written.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let background = tokio::spawn(background(
+        let jobs = Jobs::start(
             self.keyward.clone(),
-            self.usage_flush,
-            self.instance_id.clone(),
-        ));
+            self.jobs.clone(),
+            Some(self.metrics_upkeep),
+        )?;
         let app = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -163,18 +174,7 @@ impl Application {
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await;
-        background.abort();
-        // Once our housekeeping has stopped, let another instance take it
-        // over at its next tick rather than when the lease expires.
-        let _ = background.await;
-        let released = self
-            .keyward
-            .store()
-            .release_lease(HOUSEKEEPING_LEASE, &self.instance_id)
-            .await;
-        if let Err(err) = released {
-            tracing::warn!(error = %err, "could not release the housekeeping lease");
-        }
+        jobs.stop().await;
         if let Some(follower) = &self.follower {
             follower.abort();
         }
@@ -185,48 +185,10 @@ impl Application {
     }
 }
 
-/// Periodic work of one instance: writing recorded token uses, and
-/// housekeeping (when this instance, `instance_id`, holds its lease).
-async fn background(keyward: Keyward, usage_flush: Duration, instance_id: String) {
-    let mut flush = tokio::time::interval(usage_flush);
-    let mut purge = tokio::time::interval(PURGE_EVERY);
-    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    purge.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = flush.tick() => {
-                if let Err(err) = keyward.flush_usage().await {
-                    tracing::warn!(error = %err, "writing token uses failed; will retry");
-                }
-            }
-            _ = purge.tick() => {
-                if let Err(err) = housekeeping(&keyward, &instance_id).await {
-                    tracing::warn!(error = %err, "housekeeping failed; will retry");
-                }
-            }
-        }
-    }
-}
-
-/// Runs the housekeeping if this instance holds (or can take, or extend) the
-/// housekeeping lease; returns whether it ran.
-pub async fn housekeeping(keyward: &Keyward, instance_id: &str) -> keyward_core::Result<bool> {
-    let now = keyward.clock().now();
-    let held = keyward
-        .store()
-        .try_acquire_lease(HOUSEKEEPING_LEASE, instance_id, now, HOUSEKEEPING_LEASE_TTL)
-        .await?;
-    if !held {
-        tracing::debug!("another instance holds the housekeeping lease");
-        return Ok(false);
-    }
-    keyward.purge().await?;
-    Ok(true)
-}
-
 #[cfg(test)]
 mod tests {
     use keyward_core::clock::ManualClock;
+    use keyward_jobs::housekeeping::{HOUSEKEEPING_LEASE_TTL, PERIOD};
 
     use super::*;
 
@@ -240,9 +202,9 @@ mod tests {
         config.database.database_url =
             format!("sqlite://{}", dir.path().join("keyward.db").display());
         let clock = Arc::new(ManualClock::starting_now());
-        let (a, _) = services(&config, clock.clone()).await.expect("a");
-        let (b, _) = services(&config, clock.clone()).await.expect("b");
-        let period = time::Duration::try_from(PURGE_EVERY).expect("period");
+        let a = services(&config, clock.clone()).await.expect("a");
+        let b = services(&config, clock.clone()).await.expect("b");
+        let period = time::Duration::try_from(PERIOD).expect("period");
 
         for _ in 0..3 {
             assert!(housekeeping(&a, "a").await.expect("a's tick"), "a runs it");
@@ -266,5 +228,32 @@ mod tests {
             !housekeeping(&a, "a").await.expect("a's tick"),
             "a, back, does not"
         );
+    }
+
+    /// The jobs start the access-token writers: from then on issuances go
+    /// through their queue (it cannot be opened again) and are answered.
+    #[tokio::test]
+    async fn the_jobs_start_the_token_writers() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::default();
+        config.database.database_url =
+            format!("sqlite://{}", dir.path().join("keyward.db").display());
+        let keyward = services(&config, Arc::new(ManualClock::starting_now()))
+            .await
+            .expect("services");
+        let jobs = Jobs::start(keyward.clone(), job_settings(&config, "t".into()), None)
+            .expect("jobs start");
+        assert!(
+            keyward.token_writer().open_queue().is_none(),
+            "the writers hold the queue"
+        );
+        let written = tokio::time::timeout(
+            Duration::from_secs(5),
+            keyward.token_writer().insert(Vec::new()),
+        )
+        .await
+        .expect("a writer answers");
+        assert!(written.is_ok(), "{written:?}");
+        jobs.stop().await;
     }
 }

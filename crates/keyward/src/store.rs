@@ -41,8 +41,6 @@ pub struct Opened {
     /// Where sign-in attempts are counted: this process for SQLite, the
     /// shared database for PostgreSQL.
     pub attempts: Arc<dyn AttemptStore>,
-    /// Set for PostgreSQL: the store to listen on for invalidations.
-    pub listen: Option<PgStore>,
 }
 
 /// Opens the store and runs its migrations.
@@ -57,7 +55,6 @@ pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Opened> {
                 store: Arc::new(store),
                 bus: Arc::new(LocalOnly),
                 attempts: Arc::new(MemoryAttempts::default()),
-                listen: None,
             })
         }
         Backend::Postgres => {
@@ -67,8 +64,7 @@ pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Opened> {
             Ok(Opened {
                 store: Arc::new(store.clone()),
                 bus: Arc::new(store.clone()),
-                attempts: Arc::new(store.clone()),
-                listen: Some(store),
+                attempts: Arc::new(store),
             })
         }
     }

@@ -98,6 +98,8 @@ pub fn renewal(every_days: u32, mail_recipient: Option<&str>) -> RenewalPolicy {
         callback_url: format!("https://hooks.example.com/renew/{}", id().simple()),
         mail_recipient: mail_recipient.map(str::to_owned),
         secret_seed,
+        next_renewal_at: T0 + time::Duration::days(i64::from(every_days)),
+        last_renewed_at: None,
     }
 }
 

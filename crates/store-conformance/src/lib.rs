@@ -65,6 +65,7 @@ pub mod leases;
 pub mod limits;
 pub mod lookups;
 pub mod oauth;
+pub mod outbox;
 pub mod rows;
 pub mod secrets;
 pub mod sessions;
@@ -306,6 +307,26 @@ pub async fn run_all(store: Arc<dyn Store>) {
     check(
         "leases::release_frees_the_lease",
         leases::release_frees_the_lease(s),
+    )
+    .await;
+    check(
+        "outbox::claimers_never_share_a_message",
+        outbox::claimers_never_share_a_message(Arc::clone(&store)),
+    )
+    .await;
+    check(
+        "outbox::an_expired_claim_is_taken_over",
+        outbox::an_expired_claim_is_taken_over(s),
+    )
+    .await;
+    check(
+        "outbox::retries_wait_and_dedupe_keys_write_once",
+        outbox::retries_wait_and_dedupe_keys_write_once(s),
+    )
+    .await;
+    check(
+        "outbox::renewals_start_once_and_keys_redeem_once",
+        outbox::renewals_start_once_and_keys_redeem_once(Arc::clone(&store)),
     )
     .await;
     check(

@@ -34,6 +34,8 @@ fn token_row() -> ApiTokenRow {
         renewal_callback_url: None,
         renewal_mail_recipient: None,
         renewal_secret_seed: None,
+        renewal_next_at: None,
+        renewal_last_at: None,
         current_hint: Some("...abcd".to_owned()),
         previous_hint: None,
         previous_expires_at: None,
@@ -104,6 +106,7 @@ pub async fn token_rows_are_whole() {
         renewal_every_days: Some(30),
         renewal_callback_url: Some("https://hooks.example.com/renew".to_owned()),
         renewal_secret_seed: Some(vec![7; 32]),
+        renewal_next_at: Some(T0 + Duration::days(30)),
         ..token_row()
     };
     assert_eq!(
@@ -117,6 +120,13 @@ pub async fn token_rows_are_whole() {
         "a renewal policy without its seed",
         ApiToken::try_from(ApiTokenRow {
             renewal_secret_seed: None,
+            ..whole.clone()
+        }),
+    );
+    refused(
+        "a renewal policy without its next renewal",
+        ApiToken::try_from(ApiTokenRow {
+            renewal_next_at: None,
             ..whole.clone()
         }),
     );

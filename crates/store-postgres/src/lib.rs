@@ -24,6 +24,8 @@ mod effects;
 mod leases;
 pub mod notify;
 mod oauth;
+mod outbox;
+mod renewal;
 mod rows;
 mod sessions;
 #[cfg(feature = "testing")]

@@ -165,6 +165,23 @@ impl keyward_core::service::InvalidationBus for PgStore {
             .await
             .map_err(Into::into)
     }
+
+    /// The notifications of every instance, translated for the core's
+    /// cache, on a listener of its own ([`PgStore::listen_invalidations`]).
+    async fn subscribe(
+        &self,
+    ) -> keyward_core::Result<Option<mpsc::Receiver<keyward_core::service::Invalidation>>> {
+        let mut raw = self.listen_invalidations().await?;
+        let (tx, rx) = mpsc::channel(1024);
+        tokio::spawn(async move {
+            while let Some(invalidation) = raw.recv().await {
+                if tx.send(invalidation.into_core()).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Some(rx))
+    }
 }
 
 impl Invalidation {

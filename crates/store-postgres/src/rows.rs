@@ -88,7 +88,7 @@ macro_rules! token_select {
             "SELECT t.id, t.user_id, t.name, t.description, t.scopes, t.applications, t.state, \
              t.expires_at, t.created_at, t.updated_at, t.last_used_at, t.last_used_ip, \
              t.renewal_every_days, t.renewal_callback_url, t.renewal_mail_recipient, \
-             t.renewal_secret_seed, t.renewed_to, \
+             t.renewal_secret_seed, t.renewal_next_at, t.renewal_last_at, t.renewed_to, \
              c.hint AS current_hint, p.hint AS previous_hint, p.expires_at AS previous_expires_at",
             $extra,
             " FROM api_tokens t \
@@ -118,6 +118,8 @@ pub(crate) fn token(row: &PgRow) -> StoreResult<ApiToken> {
         renewal_callback_url: get(row, "renewal_callback_url")?,
         renewal_mail_recipient: get(row, "renewal_mail_recipient")?,
         renewal_secret_seed: get(row, "renewal_secret_seed")?,
+        renewal_next_at: get(row, "renewal_next_at")?,
+        renewal_last_at: get(row, "renewal_last_at")?,
         current_hint: get(row, "current_hint")?,
         previous_hint: get(row, "previous_hint")?,
         previous_expires_at: get(row, "previous_expires_at")?,
@@ -132,6 +134,8 @@ pub(crate) struct RenewalColumns<'a> {
     pub callback_url: Option<&'a str>,
     pub mail_recipient: Option<&'a str>,
     pub secret_seed: Option<&'a [u8]>,
+    pub next_at: Option<time::OffsetDateTime>,
+    pub last_at: Option<time::OffsetDateTime>,
 }
 
 impl<'a> RenewalColumns<'a> {
@@ -146,6 +150,8 @@ impl<'a> RenewalColumns<'a> {
             callback_url: Some(r.callback_url.as_str()),
             mail_recipient: r.mail_recipient.as_deref(),
             secret_seed: Some(r.secret_seed.as_slice()),
+            next_at: Some(r.next_renewal_at),
+            last_at: r.last_renewed_at,
         })
     }
 }

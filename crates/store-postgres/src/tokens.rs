@@ -21,7 +21,10 @@ use crate::rows::{self, RenewalColumns, get, owner_columns, token_select};
 use crate::{PgStore, db_error, effects};
 
 /// The token `id` with its secrets' hints, read through `executor`.
-async fn fetch_token<'e>(executor: impl PgExecutor<'e>, id: Uuid) -> StoreResult<Option<ApiToken>> {
+pub(crate) async fn fetch_token<'e>(
+    executor: impl PgExecutor<'e>,
+    id: Uuid,
+) -> StoreResult<Option<ApiToken>> {
     sqlx::query(token_select!("WHERE t.id = $1"))
         .bind(id)
         .fetch_optional(executor)
@@ -53,8 +56,8 @@ async fn insert_token_rows(conn: &mut PgConnection, token: &NewApiToken) -> Stor
         "INSERT INTO api_tokens \
              (id, user_id, name, description, scopes, applications, state, expires_at, \
               created_at, updated_at, renewal_every_days, renewal_callback_url, \
-              renewal_mail_recipient, renewal_secret_seed) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $8, $9, $10, $11, $12)",
+              renewal_mail_recipient, renewal_secret_seed, renewal_next_at, renewal_last_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(token.id)
     .bind(token.user_id)
@@ -68,6 +71,8 @@ async fn insert_token_rows(conn: &mut PgConnection, token: &NewApiToken) -> Stor
     .bind(renewal.callback_url)
     .bind(renewal.mail_recipient)
     .bind(renewal.secret_seed)
+    .bind(renewal.next_at)
+    .bind(renewal.last_at)
     .execute(&mut *conn)
     .await
     .map_err(db_error)?;
@@ -75,7 +80,7 @@ async fn insert_token_rows(conn: &mut PgConnection, token: &NewApiToken) -> Stor
 }
 
 /// Inserts `secret` as the token's current secret, created at `now`.
-async fn insert_current_secret(
+pub(crate) async fn insert_current_secret(
     conn: &mut PgConnection,
     token_id: Uuid,
     secret: &NewTokenSecret,
@@ -267,6 +272,8 @@ impl TokenStore for PgStore {
                  renewal_callback_url = CASE WHEN $6 THEN $8 ELSE renewal_callback_url END, \
                  renewal_mail_recipient = CASE WHEN $6 THEN $9 ELSE renewal_mail_recipient END, \
                  renewal_secret_seed = CASE WHEN $6 THEN $10 ELSE renewal_secret_seed END, \
+                 renewal_next_at = CASE WHEN $6 THEN $12 ELSE renewal_next_at END, \
+                 renewal_last_at = CASE WHEN $6 THEN $13 ELSE renewal_last_at END, \
                  updated_at = $11 \
              WHERE id = $1",
         )
@@ -281,11 +288,16 @@ impl TokenStore for PgStore {
         .bind(columns.mail_recipient)
         .bind(columns.secret_seed)
         .bind(now)
+        .bind(columns.next_at)
+        .bind(columns.last_at)
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
         if done.rows_affected() == 0 {
             return Ok(None);
+        }
+        if matches!(update.renewal, Some(None)) {
+            crate::renewal::cancel_pending(&mut tx, id, now).await?;
         }
         effects::write(&mut tx, effects).await?;
         let token = written_token(&mut tx, id).await?;

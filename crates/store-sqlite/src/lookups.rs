@@ -242,6 +242,8 @@ fn api_token(c: &mut Columns<'_, '_>) -> StoreResult<ApiToken> {
         renewal_callback_url: c.get("renewal_callback_url")?,
         renewal_mail_recipient: c.get("renewal_mail_recipient")?,
         renewal_secret_seed: c.get("renewal_secret_seed")?,
+        renewal_next_at: c.opt_time("renewal_next_at")?,
+        renewal_last_at: c.opt_time("renewal_last_at")?,
         renewed_to: c.opt_id("renewed_to")?,
         current_hint: c.get("hint")?,
         previous_hint: c.get("previous_hint")?,

@@ -151,6 +151,8 @@ pub(crate) fn token(row: &SqliteRow) -> StoreResult<ApiToken> {
         renewal_callback_url: get(row, "renewal_callback_url")?,
         renewal_mail_recipient: get(row, "renewal_mail_recipient")?,
         renewal_secret_seed: get(row, "renewal_secret_seed")?,
+        renewal_next_at: get_opt_time(row, "renewal_next_at")?,
+        renewal_last_at: get_opt_time(row, "renewal_last_at")?,
         current_hint: get(row, "hint")?,
         previous_hint: get(row, "previous_hint")?,
         previous_expires_at: get_opt_time(row, "previous_expires_at")?,

@@ -30,7 +30,7 @@ macro_rules! token_columns {
         "t.id, t.user_id, t.name, t.description, t.scopes, t.applications, t.state, \
          t.expires_at, t.created_at, t.updated_at, t.last_used_at, t.last_used_ip, \
          t.renewal_every_days, t.renewal_callback_url, t.renewal_mail_recipient, \
-         t.renewal_secret_seed, t.renewed_to, \
+         t.renewal_secret_seed, t.renewal_next_at, t.renewal_last_at, t.renewed_to, \
          cur.hint AS hint, prev.hint AS previous_hint, prev.expires_at AS previous_expires_at"
     };
 }
@@ -86,8 +86,8 @@ async fn insert_token_row(
         "INSERT INTO api_tokens \
          (id, user_id, name, description, scopes, applications, state, expires_at, \
           created_at, updated_at, renewal_every_days, renewal_callback_url, \
-          renewal_mail_recipient, renewal_secret_seed) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, ?8, ?8, ?9, ?10, ?11, ?12 \
+          renewal_mail_recipient, renewal_secret_seed, renewal_next_at, renewal_last_at) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?14, ?15 \
          WHERE ?13 IS NULL OR ( \
              SELECT COUNT(*) FROM api_tokens \
              WHERE user_id = ?2 AND state = 'active' \
@@ -107,6 +107,8 @@ async fn insert_token_row(
     .bind(renewal.and_then(|r| r.mail_recipient.as_deref()))
     .bind(renewal.map(|r| r.secret_seed.as_slice()))
     .bind(limit.map(i64::from))
+    .bind(renewal.map(|r| secs(r.next_renewal_at)))
+    .bind(renewal.and_then(|r| r.last_renewed_at.map(secs)))
     .execute(&mut *conn)
     .await
     .map_err(db_error)?;
@@ -264,6 +266,8 @@ impl TokenStore for SqliteStore {
              renewal_callback_url = CASE WHEN ?6 THEN ?8 ELSE renewal_callback_url END, \
              renewal_mail_recipient = CASE WHEN ?6 THEN ?9 ELSE renewal_mail_recipient END, \
              renewal_secret_seed = CASE WHEN ?6 THEN ?10 ELSE renewal_secret_seed END, \
+             renewal_next_at = CASE WHEN ?6 THEN ?12 ELSE renewal_next_at END, \
+             renewal_last_at = CASE WHEN ?6 THEN ?13 ELSE renewal_last_at END, \
              updated_at = ?11 \
              WHERE id = ?1",
         )
@@ -278,12 +282,17 @@ impl TokenStore for SqliteStore {
         .bind(renewal.and_then(|r| r.mail_recipient.as_deref()))
         .bind(renewal.map(|r| r.secret_seed.as_slice()))
         .bind(secs(now))
+        .bind(renewal.map(|r| secs(r.next_renewal_at)))
+        .bind(renewal.and_then(|r| r.last_renewed_at.map(secs)))
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
         if done.rows_affected() == 0 {
             tx.rollback().await.map_err(db_error)?;
             return Ok(None);
+        }
+        if matches!(update.renewal, Some(None)) {
+            crate::renewal::cancel_pending(&mut tx, id, now).await?;
         }
         effects::write(&mut tx, effects).await?;
         let token = fetch_written(&mut tx, id).await?;

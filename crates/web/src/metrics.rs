@@ -10,7 +10,7 @@
 //! no secret, and no unbounded set of values.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::extract::{FromRequestParts, State};
@@ -33,15 +33,13 @@ const CACHE_HITS: &str = "keyward_cache_hits_total";
 const CACHE_MISSES: &str = "keyward_cache_misses_total";
 const CACHE_ENTRIES: &str = "keyward_cache_entries";
 const USAGE_PENDING: &str = "keyward_usage_pending";
+const DELIVERIES: &str = "keyward_deliveries_total";
+const OUTBOX_DEPTH: &str = "keyward_outbox_pending";
 
 /// Latency buckets, in seconds: fine below 10 ms, where verification lives.
 const BUCKETS: &[f64] = &[
     0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
-
-/// How often recorded latencies are folded into the histograms when nobody
-/// scrapes, so memory stays bounded.
-const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 static METADATA: Metadata<'static> =
     Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
@@ -95,9 +93,6 @@ impl Metrics {
             .build_recorder();
         let recorder = Arc::new(recorder);
         describe(&recorder);
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(upkeep(Arc::downgrade(&recorder)));
-        }
         let outcomes = std::iter::once("valid").chain(VerifyReason::ALL.map(VerifyReason::as_str));
         let verify = outcomes
             .map(|outcome| {
@@ -110,6 +105,23 @@ impl Metrics {
             requests: RouteHandles::default(),
             verify,
         }))
+    }
+}
+
+impl Metrics {
+    /// Folds recorded samples into the histograms, for as long as these
+    /// metrics exist: the returned upkeep says `false` once they are gone.
+    /// The jobs run it periodically (`keyward_jobs::metrics_upkeep`), so
+    /// memory stays bounded when nobody scrapes.
+    pub fn upkeep(&self) -> impl Fn() -> bool + Send + Sync + 'static {
+        let recorder = Arc::downgrade(&self.recorder);
+        move || match recorder.upgrade() {
+            Some(recorder) => {
+                recorder.handle().run_upkeep();
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -180,7 +192,19 @@ impl Registry {
     }
 
     /// The exposition text, with the cache and queue figures read now.
-    pub fn render(&self, keyward: &Keyward) -> String {
+    /// `outbox_depth` is read from the store by the caller (`None` if the
+    /// store did not answer).
+    pub fn render(&self, keyward: &Keyward, outbox_depth: Option<u64>) -> String {
+        for (event, outcome, n) in keyward.delivery_counts().snapshot() {
+            self.counter(
+                DELIVERIES,
+                vec![Label::new("event", event), Label::new("outcome", outcome)],
+            )
+            .absolute(n);
+        }
+        if let Some(depth) = outbox_depth {
+            self.gauge(OUTBOX_DEPTH).set(depth as f64);
+        }
         let (hits, misses) = keyward.cache().counts();
         self.counter(CACHE_HITS, Vec::new()).absolute(hits);
         self.counter(CACHE_MISSES, Vec::new()).absolute(misses);
@@ -200,6 +224,10 @@ fn describe(recorder: &PrometheusRecorder) {
         (VERIFY, "Verifications by outcome: valid, or the reason"),
         (CACHE_HITS, "Credential checks answered from the cache"),
         (CACHE_MISSES, "Credential checks that went to the store"),
+        (
+            DELIVERIES,
+            "Webhook and e-mail delivery attempts by event and outcome (delivered, retry, failed), this instance's",
+        ),
     ];
     for (name, help) in counters {
         recorder.describe_counter(
@@ -223,19 +251,11 @@ fn describe(recorder: &PrometheusRecorder) {
         None,
         "Credentials whose last use waits to be written".into(),
     );
-}
-
-/// Folds recorded samples into the histograms until the recorder is gone.
-async fn upkeep(recorder: Weak<PrometheusRecorder>) {
-    let mut tick = tokio::time::interval(UPKEEP_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        match recorder.upgrade() {
-            Some(recorder) => recorder.handle().run_upkeep(),
-            None => return,
-        }
-    }
+    recorder.describe_gauge(
+        KeyName::from_const_str(OUTBOX_DEPTH),
+        None,
+        "Outbox messages (webhooks, e-mails) waiting to be delivered".into(),
+    );
 }
 
 /// A caller may send any method; only the standard ones become labels.
@@ -252,15 +272,18 @@ pub(crate) fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// Prometheus metrics (text exposition format). Needs a bearer credential
-/// with the admin-only `metrics.read` scope (Prometheus scrape configs carry
-/// one: `authorization: {credentials: kwp_…}`), unless the deployment sets
+/// Prometheus metrics.
+///
+/// In the text exposition format. Needs a bearer credential with the
+/// admin-only `metrics.read` scope (Prometheus scrape configs carry one:
+/// `authorization: {credentials: kwp_…}`), unless the deployment sets
 /// `metrics_public = true`.
 #[utoipa::path(get, path = "/metrics", tag = "health",
+    operation_id = "getMetrics",
     responses((status = 200, description = "Prometheus text exposition format",
         content_type = "text/plain; version=0.0.4", body = String),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, description = "The credential lacks metrics.read", body = crate::error::ErrorBody)),
+        crate::openapi::AuthErrors,
+        (status = 403, description = "`permission_denied`: the credential lacks metrics.read", body = crate::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn metrics(State(state): State<AppState>, mut parts: Parts) -> Response {
     if !state.metrics_public {
@@ -275,7 +298,8 @@ pub async fn metrics(State(state): State<AppState>, mut parts: Parts) -> Respons
             return err.into_response();
         }
     }
-    let text = state.metrics.render(&state.keyward);
+    let depth = state.keyward.store().outbox_depth().await.ok();
+    let text = state.metrics.render(&state.keyward, depth);
     let mut response = text.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

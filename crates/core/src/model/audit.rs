@@ -20,6 +20,7 @@ pub enum AuditAction {
     TokenPreviousRevoked,
     TokenRenewed,
     TokenRenewalRedeemed,
+    TokenRenewalStarted,
     TokenDeactivated,
     TokenDeleted,
     AppCreated,
@@ -39,13 +40,14 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 22] = [
+    pub const ALL: [AuditAction; 23] = [
         AuditAction::TokenCreated,
         AuditAction::TokenUpdated,
         AuditAction::TokenRotated,
         AuditAction::TokenPreviousRevoked,
         AuditAction::TokenRenewed,
         AuditAction::TokenRenewalRedeemed,
+        AuditAction::TokenRenewalStarted,
         AuditAction::TokenDeactivated,
         AuditAction::TokenDeleted,
         AuditAction::AppCreated,
@@ -72,6 +74,7 @@ impl AuditAction {
             AuditAction::TokenPreviousRevoked => "token.previous_revoked",
             AuditAction::TokenRenewed => "token.renewed",
             AuditAction::TokenRenewalRedeemed => "token.renewal_redeemed",
+            AuditAction::TokenRenewalStarted => "token.renewal_started",
             AuditAction::TokenDeactivated => "token.deactivated",
             AuditAction::TokenDeleted => "token.deleted",
             AuditAction::AppCreated => "app.created",

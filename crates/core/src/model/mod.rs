@@ -3,7 +3,9 @@
 
 pub mod audit;
 pub mod oauth;
+pub mod outbox;
 pub mod page;
+pub mod renewal;
 pub mod session;
 pub mod token;
 pub mod user;
@@ -13,7 +15,12 @@ pub use oauth::{
     AuthCode, GrantType, NewAuthCode, NewOAuthApp, NewOAuthToken, OAuthApp, OAuthAppUpdate,
     OAuthToken, OAuthTokenKind,
 };
+pub use outbox::{
+    AttemptVerdict, Backoff, Channel, DeliveryAttempt, DeliveryStatus, NewOutboxMessage,
+    OutboxMessage,
+};
 pub use page::{Page, PageKey, PageRequest};
+pub use renewal::{NewRenewalKey, RenewalKey, RenewalRedemption, RenewalStart};
 pub use session::{NewSession, Session, SessionDevice};
 pub use token::{
     AgeStatus, ApiToken, NewApiToken, NewTokenSecret, PreviousSecret, RenewalPolicy, SecretSlot,

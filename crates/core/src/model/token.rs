@@ -98,6 +98,17 @@ pub struct RenewalPolicy {
     pub callback_url: String,
     pub mail_recipient: Option<String>,
     pub secret_seed: Vec<u8>,
+    /// When the next renewal cycle starts (a callback with a new key); after
+    /// a callback whose key is not redeemed, when the next callback is due.
+    pub next_renewal_at: OffsetDateTime,
+    /// When a renewal key was last redeemed.
+    pub last_renewed_at: Option<OffsetDateTime>,
+}
+
+impl RenewalPolicy {
+    pub fn period(&self) -> Duration {
+        Duration::days(i64::from(self.every_days))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -147,7 +147,7 @@ impl Keyward {
 
     /// `resource_exhausted` when the address has used up its failed
     /// credential checks in the window (`auth_failures_per_ip`).
-    async fn pass_auth_gate(
+    pub(super) async fn pass_auth_gate(
         &self,
         ip: Option<std::net::IpAddr>,
         now: OffsetDateTime,
@@ -170,7 +170,7 @@ impl Keyward {
     }
 
     /// Counts a failed credential check of the address.
-    async fn count_auth_failure(
+    pub(super) async fn count_auth_failure(
         &self,
         ip: Option<std::net::IpAddr>,
         now: OffsetDateTime,

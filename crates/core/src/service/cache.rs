@@ -65,11 +65,18 @@ impl Invalidation {
     }
 }
 
-/// Tells the other instances about an invalidation. A single instance has
-/// nobody to tell ([`LocalOnly`]).
+/// Tells the other instances about an invalidation, and hears theirs. A
+/// single instance has nobody to tell or hear ([`LocalOnly`]).
 #[async_trait]
 pub trait InvalidationBus: Send + Sync + 'static {
     async fn publish(&self, invalidation: Invalidation) -> crate::Result<()>;
+
+    /// The other instances' invalidations as they arrive (after a lost
+    /// connection, [`Invalidation::All`]), or `None` where there are no
+    /// other instances.
+    async fn subscribe(&self) -> crate::Result<Option<tokio::sync::mpsc::Receiver<Invalidation>>> {
+        Ok(None)
+    }
 }
 
 /// The bus of a deployment with one instance.

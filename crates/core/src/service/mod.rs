@@ -8,7 +8,9 @@ mod auth;
 mod cache;
 mod credential;
 mod csrf;
+mod deliveries;
 pub mod oauth;
+mod renewal;
 mod sealed;
 mod sessions;
 mod throttle;
@@ -24,6 +26,8 @@ pub use apps::{CreateApp, IssuedApp, UpdateApp};
 pub use audit::Target;
 pub use cache::{CacheSettings, CredentialCache, Invalidation, InvalidationBus, LocalOnly};
 pub use credential::{CredentialRef, OAuthGrant, Principal, Rejection, Verified};
+pub use deliveries::DeliveryCounts;
+pub use renewal::{WebhookRequest, mail_address};
 pub use sessions::LoginOutcome;
 pub use throttle::MemoryAttempts;
 pub use tokens::{
@@ -67,6 +71,8 @@ struct Inner {
     attempts: Arc<dyn AttemptStore>,
     /// Failed credential checks per client address (this instance's).
     auth_failures: MemoryAttempts,
+    /// Finished delivery attempts (this instance's).
+    deliveries: DeliveryCounts,
 }
 
 /// The ports and policy [`Keyward`] is built from.
@@ -106,10 +112,11 @@ impl Keyward {
                 passwords: PasswordHasher::new(random.clone(), workers),
                 attempts,
                 auth_failures: MemoryAttempts::default(),
+                deliveries: DeliveryCounts::default(),
                 usage: UsageRecorder::default(),
                 cache: CredentialCache::new(cache),
                 bus,
-                token_writer: oauth::TokenWriter::start(store.clone()),
+                token_writer: oauth::TokenWriter::new(store.clone()),
                 store,
                 clock,
                 random,
@@ -123,6 +130,12 @@ impl Keyward {
         &self.inner.store
     }
 
+    /// The queue issued access tokens are stored through; its writers run
+    /// with the jobs.
+    pub fn token_writer(&self) -> &oauth::TokenWriter {
+        &self.inner.token_writer
+    }
+
     pub fn clock(&self) -> &dyn Clock {
         self.inner.clock.as_ref()
     }
@@ -133,6 +146,11 @@ impl Keyward {
 
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// How this instance hears of other instances' changes.
+    pub fn bus(&self) -> &dyn InvalidationBus {
+        self.inner.bus.as_ref()
     }
 
     pub fn usage(&self) -> &UsageRecorder {

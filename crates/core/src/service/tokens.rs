@@ -49,6 +49,9 @@ pub struct RenewalInput {
     pub every_days: i64,
     pub callback_url: String,
     pub mail_recipient: Option<String>,
+    /// On a token that has a policy: issue a new callback secret (the old
+    /// one stops signing at once). A token without one always gets one.
+    pub rotate_callback_secret: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -138,7 +141,7 @@ impl Keyward {
 
     /// The owner's token `id`, with its owner; `not_found` for anyone else's,
     /// so ids of other users' tokens cannot be probed.
-    async fn owned_token(
+    pub(super) async fn owned_token(
         &self,
         caller: &Principal,
         user_id: Option<Uuid>,
@@ -155,7 +158,7 @@ impl Keyward {
     /// for every operation that hands out the token's secret or decides
     /// where one is sent (see [`Principal::require_covers`]). The token's
     /// strength is what it may do now: its scopes ∩ its owner's.
-    async fn covered_token(
+    pub(super) async fn covered_token(
         &self,
         caller: &Principal,
         user_id: Option<Uuid>,
@@ -171,7 +174,7 @@ impl Keyward {
         Ok((token, owner))
     }
 
-    fn new_secret(&self) -> (PlainSecret, NewTokenSecret) {
+    pub(super) fn new_secret(&self) -> (PlainSecret, NewTokenSecret) {
         let secret = PlainSecret::generate(SecretKind::ApiToken, self.inner.random.as_ref());
         let stored = NewTokenSecret {
             digest: self.inner.hasher.digest(&secret),
@@ -180,26 +183,52 @@ impl Keyward {
         (secret, stored)
     }
 
-    fn parse_renewal(&self, input: RenewalInput) -> Result<(RenewalPolicy, PlainSecret)> {
+    /// The policy `input` asks for, replacing `existing` (if any): a new
+    /// policy gets a new callback secret (returned); a changed one keeps
+    /// its secret unless asked to rotate it, and keeps its schedule unless
+    /// its period changes.
+    fn parse_renewal(
+        &self,
+        input: RenewalInput,
+        existing: Option<&RenewalPolicy>,
+    ) -> Result<(RenewalPolicy, Option<PlainSecret>)> {
+        let now = self.inner.clock.now();
         if !(1..=MAX_RENEWAL_DAYS).contains(&input.every_days) {
             return Err(Error::invalid(
                 "renewal.everyDays",
                 format!("must be between 1 and {MAX_RENEWAL_DAYS}"),
             ));
         }
-        let url = validate::http_url("renewal.callbackUrl", &input.callback_url)?;
+        let url = validate::callback_url("renewal.callbackUrl", &input.callback_url)?;
         let mail_recipient = input
             .mail_recipient
             .map(|m| validate::email("renewal.mailRecipient", &m))
             .transpose()?;
-        let mut seed = vec![0u8; 32];
-        self.inner.random.fill(&mut seed);
-        let secret = self.inner.hasher.derive(SecretKind::WebhookSecret, &seed);
+        let every_days = u32::try_from(input.every_days).expect("bounded above");
+        let (secret_seed, secret) = match existing {
+            Some(old) if !input.rotate_callback_secret => (old.secret_seed.clone(), None),
+            _ => {
+                let mut seed = vec![0u8; 32];
+                self.inner.random.fill(&mut seed);
+                let secret = self.inner.hasher.derive(SecretKind::WebhookSecret, &seed);
+                (seed, Some(secret))
+            }
+        };
+        let (next_renewal_at, last_renewed_at) = match existing {
+            Some(old) if old.every_days == every_days => (old.next_renewal_at, old.last_renewed_at),
+            Some(old) => (
+                now + Duration::days(i64::from(every_days)),
+                old.last_renewed_at,
+            ),
+            None => (now + Duration::days(i64::from(every_days)), None),
+        };
         let policy = RenewalPolicy {
-            every_days: u32::try_from(input.every_days).expect("bounded above"),
+            every_days,
             callback_url: url.to_string(),
             mail_recipient,
-            secret_seed: seed,
+            secret_seed,
+            next_renewal_at,
+            last_renewed_at,
         };
         Ok((policy, secret))
     }
@@ -261,8 +290,8 @@ impl Keyward {
         self.check_lifetime(input.expires_at, now)?;
         let (renewal, callback_secret) = match input.renewal {
             Some(r) => {
-                let (policy, secret) = self.parse_renewal(r)?;
-                (Some(policy), Some(secret))
+                let (policy, secret) = self.parse_renewal(r, None)?;
+                (Some(policy), secret)
             }
             None => (None, None),
         };
@@ -424,8 +453,8 @@ impl Keyward {
         if let Some(renewal) = input.renewal {
             update.renewal = Some(match renewal {
                 Some(r) => {
-                    let (policy, secret) = self.parse_renewal(r)?;
-                    callback_secret = Some(secret);
+                    let (policy, secret) = self.parse_renewal(r, token.renewal.as_ref())?;
+                    callback_secret = secret;
                     Some(policy)
                 }
                 None => None,
@@ -606,7 +635,12 @@ impl Keyward {
             scopes: current.scopes.clone(),
             applications: current.applications.clone(),
             expires_at,
-            renewal: current.renewal.clone(),
+            // The successor starts its own schedule.
+            renewal: current.renewal.clone().map(|r| RenewalPolicy {
+                next_renewal_at: now + r.period(),
+                last_renewed_at: None,
+                ..r
+            }),
             secret: stored,
             now,
         };
@@ -720,7 +754,7 @@ impl Keyward {
         }
     }
 
-    fn require_usable(&self, token: &ApiToken, now: OffsetDateTime) -> Result<()> {
+    pub(super) fn require_usable(&self, token: &ApiToken, now: OffsetDateTime) -> Result<()> {
         match token.status(now) {
             TokenStatus::Active => Ok(()),
             TokenStatus::Deactivated => {
@@ -753,7 +787,7 @@ fn not_found() -> Error {
     Error::NotFound("token not found".into())
 }
 
-fn already_renewed() -> Error {
+pub(super) fn already_renewed() -> Error {
     Error::FailedPrecondition(
         "the token has already been renewed; renew its successor instead".into(),
     )

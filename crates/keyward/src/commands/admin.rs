@@ -17,7 +17,7 @@ use crate::cli::AdminCommand;
 use crate::config::Config;
 
 pub async fn run(config: Config, command: AdminCommand) -> anyhow::Result<()> {
-    let (keyward, _) = crate::startup::services(&config, Arc::new(SystemClock)).await?;
+    let keyward = crate::startup::services(&config, Arc::new(SystemClock)).await?;
     // The command line is trusted with everything: it holds the database.
     let system = Actor::system();
     match command {

@@ -10,8 +10,18 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         database.secret_key = Some("<set>".into());
     }
     database.database_url = crate::store::redact(&database.database_url);
+    let mail = if shown.mail.enabled() {
+        "e-mail is on: renewal and expiry notices are sent
+"
+    } else {
+        "e-mail is off (no smtp_url): no renewal or expiry notices are queued
+"
+    };
+    if let Some(url) = &shown.mail.smtp_url {
+        shown.mail.smtp_url = Some(crate::store::redact(url));
+    }
     let text = toml_like(&serde_json::to_value(&shown)?);
-    println!("{text}configuration is valid");
+    println!("{text}{mail}configuration is valid");
     Ok(())
 }
 

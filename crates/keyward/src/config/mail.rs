@@ -1,21 +1,79 @@
-//! Outgoing mail: the SMTP server and the sender address.
+//! Outgoing mail: the SMTP server, the sender address, and when owners are
+//! told that a token expires.
 
-use anyhow::Context;
-use serde::{Deserialize, Serialize};
+use anyhow::{Context, bail};
+use keyward_core::config::Settings;
+use serde::{Deserialize, Deserializer, Serialize};
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MailConfig {
-    /// SMTP server for notices, e.g. `smtp://127.0.0.1:2525`.
+    /// SMTP server for notices: `smtp://host:port` (STARTTLS when offered)
+    /// or `smtps://host:port`, with optional `user:password@`.
     pub smtp_url: Option<String>,
     pub mail_from: Option<String>,
+    /// Days before expiry at which owners are mailed a notice.
+    #[serde(deserialize_with = "day_list")]
+    pub expiry_notice_days: Vec<u32>,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            smtp_url: None,
+            mail_from: None,
+            expiry_notice_days: Settings::default().expiry_notice_days,
+        }
+    }
 }
 
 impl MailConfig {
     pub(super) fn validate(&self) -> anyhow::Result<()> {
         if let Some(url) = &self.smtp_url {
             url::Url::parse(url).with_context(|| format!("smtp_url: {url:?} is not a URL"))?;
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                bail!("smtp_url must start with smtp:// or smtps://");
+            }
+            if self.mail_from.is_none() {
+                bail!("mail_from must be set when smtp_url is");
+            }
+        }
+        if self
+            .expiry_notice_days
+            .iter()
+            .any(|d| !(1..=365).contains(d))
+        {
+            bail!("expiry_notice_days must each be between 1 and 365");
         }
         Ok(())
+    }
+
+    /// Whether e-mail is configured (`smtp_url`).
+    pub fn enabled(&self) -> bool {
+        self.smtp_url.is_some()
+    }
+}
+
+/// Day counts given as a TOML array or a comma-separated string.
+fn day_list<'de, D: Deserializer<'de>>(de: D) -> Result<Vec<u32>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Days {
+        List(Vec<u32>),
+        One(u32),
+        Text(String),
+    }
+    match Days::deserialize(de)? {
+        Days::List(days) => Ok(days),
+        Days::One(day) => Ok(vec![day]),
+        Days::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                t.parse()
+                    .map_err(|_| serde::de::Error::custom(format!("{t:?} is not a day count")))
+            })
+            .collect(),
     }
 }

@@ -10,12 +10,15 @@
 mod cache;
 mod credentials;
 mod database;
+mod jobs;
 mod limits;
 mod mail;
 mod oauth;
 mod parse;
+mod renewal;
 mod scopes;
 mod server;
+mod webhooks;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -30,11 +33,14 @@ use time::Duration;
 pub use cache::CacheConfig;
 pub use credentials::CredentialsConfig;
 pub use database::{DEFAULT_DATABASE_URL, DatabaseConfig};
+pub use jobs::JobsConfig;
 pub use limits::LimitsConfig;
 pub use mail::MailConfig;
 pub use oauth::OAuthConfig;
+pub use renewal::RenewalConfig;
 pub use scopes::ScopesConfig;
 pub use server::ServerConfig;
+pub use webhooks::WebhooksConfig;
 
 /// Every setting, by concern.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -55,6 +61,12 @@ pub struct Config {
     pub cache: CacheConfig,
     #[serde(flatten)]
     pub mail: MailConfig,
+    #[serde(flatten)]
+    pub jobs: JobsConfig,
+    #[serde(flatten)]
+    pub renewal: RenewalConfig,
+    #[serde(flatten)]
+    pub webhooks: WebhooksConfig,
 }
 
 impl Config {
@@ -101,6 +113,7 @@ impl Config {
         self.scopes.policy()?;
         self.cache.validate()?;
         self.mail.validate()?;
+        self.jobs.validate()?;
         self.settings()?;
         Ok(())
     }
@@ -179,6 +192,29 @@ impl Config {
                 "audit_retention_days",
                 self.database.audit_retention_days,
             )?),
+            renewal_key_ttl: Duration::seconds(positive(
+                "renewal_key_ttl_seconds",
+                self.renewal.renewal_key_ttl_seconds,
+            )?),
+            renewal_retry_after: Duration::seconds(positive(
+                "renewal_retry_after_seconds",
+                self.renewal.renewal_retry_after_seconds,
+            )?),
+            renewal_overlap: Duration::seconds(positive(
+                "renewal_overlap_seconds",
+                self.renewal.renewal_overlap_seconds,
+            )?),
+            delivery_retry_base: Duration::seconds(positive(
+                "delivery_retry_base_seconds",
+                self.jobs.delivery_retry_base_seconds,
+            )?),
+            delivery_max_attempts: self.jobs.delivery_max_attempts.max(1),
+            delivery_claim: Duration::seconds(positive(
+                "delivery_claim_seconds",
+                self.jobs.delivery_claim_seconds,
+            )?),
+            expiry_notice_days: self.mail.expiry_notice_days.clone(),
+            mail_enabled: self.mail.enabled(),
         })
     }
 }
@@ -290,6 +326,11 @@ mod tests {
             "public_url",
             "secret_key",
             "trusted_proxies",
+            "jobs_poll_seconds",
+            "delivery_claim_seconds",
+            "renewal_overlap_seconds",
+            "webhook_allow_private_targets",
+            "expiry_notice_days",
         ] {
             assert!(keys.contains(key), "{key}");
         }

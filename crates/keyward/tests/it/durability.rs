@@ -3,112 +3,13 @@
 //! restart, each with its audit event; stopped with SIGTERM, it finishes the requests in flight and
 //! writes the pending `lastUsedAt` before it exits.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration as StdDuration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{PASSWORD, TEST_SERVER_KEY};
-
-/// Where a test's server keeps its data: a SQLite file in `dir`, or the
-/// PostgreSQL database of this run.
-struct Data {
-    dir: tempfile::TempDir,
-    db: Option<crate::pg::TestDatabase>,
-}
-
-impl Data {
-    async fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            db: crate::pg::fresh_database_if_requested().await,
-        }
-    }
-
-    fn url(&self) -> String {
-        match &self.db {
-            Some(db) => db.url.clone(),
-            None => format!("sqlite://{}", self.dir.path().join("keyward.db").display()),
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_keyward"));
-        command
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("KEYWARD_CONFIG")
-            .env("KEYWARD_DATABASE_URL", self.url())
-            .env("KEYWARD_SECRET_KEY", TEST_SERVER_KEY)
-            .env("KEYWARD_SCOPES", crate::harness::SCOPES)
-            .env("KEYWARD_MAX_TOKENS_PER_USER", "100000")
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        command
-    }
-
-    /// Starts `keyward serve` on a free port; returns it and its base URL
-    /// once it answers.
-    async fn serve(&self) -> (Child, String) {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut command = self.command(&["serve"]);
-        command.env("KEYWARD_LISTEN", format!("127.0.0.1:{port}"));
-        let mut child = command.spawn().unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        for _ in 0..200 {
-            if reqwest::get(format!("{base}/readyz")).await.is_ok() {
-                return (child, base);
-            }
-            tokio::time::sleep(StdDuration::from_millis(50)).await;
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("keyward serve did not start");
-    }
-
-    async fn finish(self) {
-        if let Some(db) = self.db {
-            db.drop_database().await.unwrap();
-        }
-    }
-}
-
-fn signal(child: &Child, name: &str) {
-    let ok = Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -{name}");
-}
-
-async fn login(client: &reqwest::Client, base: &str) -> String {
-    let body: Value = client
-        .post(format!("{base}/api/v1/login"))
-        .json(&json!({"username": "durable", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["token"].as_str().unwrap().to_owned()
-}
-
-fn create_user(data: &Data) {
-    let mut command = data.command(&["admin", "create-user", "durable", "--password-stdin"]);
-    command.stdin(Stdio::piped());
-    let mut child = command.spawn().unwrap();
-    use std::io::Write;
-    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    assert!(child.wait().unwrap().success());
-}
+use crate::harness::PASSWORD;
+use crate::serve_process::{Data, create_user, login, signal};
 
 #[tokio::test]
 async fn every_acknowledged_change_survives_a_sigkill() {

@@ -182,7 +182,16 @@ async fn slow_requests_time_out() {
         .unwrap();
     let text = String::from_utf8_lossy(&answer[..n]);
     assert!(text.starts_with("HTTP/1.1 503"), "{text}");
-    assert!(text.to_lowercase().contains("retry-after: 1"), "{text}");
+    let lower = text.to_lowercase();
+    assert!(lower.contains("retry-after: 1"), "{text}");
+    // The protective headers are on this answer too.
+    for header in [
+        "x-content-type-options: nosniff",
+        "referrer-policy: no-referrer",
+        "x-frame-options: deny",
+    ] {
+        assert!(lower.contains(header), "{header}: {text}");
+    }
     assert!(started.elapsed() >= std::time::Duration::from_millis(900));
     app.stop().await;
 }

@@ -66,8 +66,33 @@ impl TestApp {
             }
         }
         adjust(&mut config);
+        Self::start(
+            config,
+            Arc::new(ManualClock::starting_now()),
+            data_dir,
+            database,
+        )
+        .await
+    }
+
+    /// Starts a second instance on this one's database (the same PostgreSQL
+    /// database or SQLite file), with its configuration as `adjust` changes
+    /// it, and the same clock, so that moving time moves both. The database
+    /// stays this app's to drop.
+    pub async fn spawn_beside(&self, adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = self.config.clone();
+        adjust(&mut config);
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        Self::start(config, self.clock.clone(), data_dir, None).await
+    }
+
+    async fn start(
+        config: Config,
+        clock: Arc<ManualClock>,
+        data_dir: tempfile::TempDir,
+        database: Option<crate::pg::TestDatabase>,
+    ) -> Self {
         config.validate().expect("test config is valid");
-        let clock = Arc::new(ManualClock::starting_now());
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let app = Application::build_with_clock(&config, listener, clock.clone())
             .await
@@ -105,6 +130,31 @@ impl TestApp {
         if let Some(db) = self.database.take() {
             db.drop_database().await.expect("test database dropped");
         }
+    }
+
+    /// Does now what the jobs would at their next tick: starts the due
+    /// renewals, queues the due expiry notices, and delivers every message
+    /// due (as one more instance on the database would, under its own
+    /// claim). Returns how many delivery attempts it made. Tests call it
+    /// instead of waiting for the jobs' next tick.
+    pub async fn drain_outbox(&self) -> usize {
+        keyward_jobs::renewal_scan::run(&self.keyward)
+            .await
+            .expect("renewal scan");
+        keyward_jobs::expiry_scan::run(&self.keyward)
+            .await
+            .expect("expiry scan");
+        let settings = keyward::startup::job_settings(&self.config, "drain".into());
+        keyward_jobs::Deliverer::new(
+            self.keyward.clone(),
+            settings.instance_id,
+            settings.allow_private_targets,
+            settings.mail,
+        )
+        .expect("a deliverer")
+        .drain()
+        .await
+        .expect("the outbox drains")
     }
 
     pub fn advance(&self, by: time::Duration) {

@@ -296,3 +296,57 @@ async fn portal_age_colours_follow_the_clock() {
     b.close().await;
     app.stop().await;
 }
+
+/// A token that renews itself: its page lists the renewal callback as it was
+/// delivered (never the key), and Edit rotates the callback secret, shown
+/// once.
+#[tokio::test]
+async fn portal_shows_the_renewal_delivery_log() {
+    let _slot = crate::portal_driver::slot().await;
+    let app = crate::renewal::lifecycle_app().await;
+    let receiver = keyward_testkit::WebhookReceiver::start().await;
+    let session = app.session("rita", &["member"]).await;
+    let token = crate::renewal::renewing_token(&app, &session, &receiver.url("/keyward")).await;
+    let id = token["id"].as_str().unwrap();
+    let (status, _) = crate::harness::send(app.bearer(
+        reqwest::Method::POST,
+        &format!("/api/v1/integrations/tokens/{id}/triggerRenewal"),
+        &session,
+    ))
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let hooks = receiver
+        .wait_for(1, std::time::Duration::from_secs(15))
+        .await;
+    let key = hooks[0].json()["key"].as_str().unwrap().to_owned();
+    // Let the outbox record the delivery before the page is read.
+    app.drain_outbox().await;
+
+    let b = Browser::start(&app).await;
+    b.sign_in("rita").await;
+    b.goto(&format!("/settings/api/tokens/{id}")).await;
+    b.assert_text("Renewal deliveries").await;
+    let log = b
+        .client
+        .find(Locator::Id("deliveries"))
+        .await
+        .expect("the delivery log")
+        .text()
+        .await
+        .unwrap();
+    assert!(log.contains("token.renewal_ready"), "{log}");
+    assert!(log.contains("delivered"), "{log}");
+    assert!(log.contains(&receiver.url("/keyward")), "{log}");
+    assert!(log.contains("HTTP 200"), "{log}");
+    assert!(!b.text().await.contains(&key), "the key is never shown");
+
+    b.click("Edit").await;
+    b.tick("Rotate callback secret").await;
+    b.click("Save").await;
+    assert_eq!(b.path().await, "/settings/api/secret");
+    b.assert_text("Callback signing secret").await;
+    let secret = b.value_of("secret").await;
+    assert!(secret.starts_with("kww_"), "{secret}");
+    b.close().await;
+    app.stop().await;
+}

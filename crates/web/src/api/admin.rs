@@ -18,6 +18,7 @@ use super::timefmt::{self, rfc3339};
 use super::tokens::{TokenBody, TokenListQuery};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, Caller, IdPath};
+use crate::openapi::{InputErrors, ResourceErrors};
 use crate::state::AppState;
 
 const TAG: &str = "admin";
@@ -105,6 +106,8 @@ pub struct UpdateUserRequest {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct UserListQuery {
+    /// Only users in this state.
+    #[param(inline)]
     pub status: Option<StatusValue>,
     /// Users holding this role.
     pub role: Option<String>,
@@ -119,13 +122,16 @@ pub struct UserListQuery {
 }
 
 /// Create a user.
+///
+/// Needs `admin.users`. The password is checked for length and against a
+/// list of common passwords; roles default to `member`.
 #[utoipa::path(post, path = "/api/v1/admin/users", tag = TAG,
+    operation_id = "createUser",
     request_body = CreateUserRequest,
     responses(
-        (status = 201, body = AdminUserBody),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 409, description = "The username is taken", body = ErrorBody)),
+        (status = 201, description = "The new user", body = AdminUserBody),
+        InputErrors,
+        (status = 409, description = "`already_exists`: the username is taken", body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn create_user(
     State(state): State<AppState>,
@@ -142,14 +148,17 @@ pub async fn create_user(
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
-/// List users, oldest first, a page at a time.
+/// List users.
+///
+/// Needs `admin.users`. Oldest first, a page at a time, filtered by status,
+/// role or a username/e-mail prefix.
 #[utoipa::path(get, path = "/api/v1/admin/users", tag = TAG,
+    operation_id = "listUsers",
     params(UserListQuery),
     responses(
-        (status = 200, body = [AdminUserBody],
+        (status = 200, description = "A page of users", body = [AdminUserBody],
             headers(("link" = String, description = "`<…>; rel=\"next\"` while more pages follow"))),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody)),
+        InputErrors),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn list_users(
     State(state): State<AppState>,
@@ -168,11 +177,12 @@ pub async fn list_users(
 }
 
 /// Get one user.
+///
+/// Needs `admin.users`.
 #[utoipa::path(get, path = "/api/v1/admin/users/{id}", tag = TAG,
-    params(("id" = Uuid, Path)),
-    responses((status = 200, body = AdminUserBody), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)),
+    operation_id = "getUser",
+    params(("id" = Uuid, Path, description = "The user id")),
+    responses((status = 200, description = "The user", body = AdminUserBody), ResourceErrors),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn get_user(
     State(state): State<AppState>,
@@ -182,15 +192,16 @@ pub async fn get_user(
     Ok(Json(state.keyward.get_user_as(&caller, id).await?.into()))
 }
 
-/// Change a user's roles, status, e-mail address or password. A disable or
-/// a password reset ends their sessions at once, on every instance. The
+/// Change a user.
+///
+/// Needs `admin.users`: roles, status, e-mail address or password. A disable
+/// or a password reset ends their sessions at once, on every instance. The
 /// last active admin cannot be disabled or demoted.
 #[utoipa::path(patch, path = "/api/v1/admin/users/{id}", tag = TAG,
-    params(("id" = Uuid, Path)), request_body = UpdateUserRequest,
-    responses((status = 200, body = AdminUserBody), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
-        (status = 409, description = "The last active admin", body = ErrorBody)),
+    operation_id = "updateUser",
+    params(("id" = Uuid, Path, description = "The user id")), request_body = UpdateUserRequest,
+    responses((status = 200, description = "The user as changed", body = AdminUserBody), ResourceErrors,
+        (status = 409, description = "`failed_precondition`: the last active admin", body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn update_user(
     State(state): State<AppState>,
@@ -209,14 +220,15 @@ pub async fn update_user(
     ))
 }
 
-/// Delete a user with every credential of theirs. The last active admin
-/// cannot be deleted.
+/// Delete a user.
+///
+/// Needs `admin.users`. Every credential of theirs goes too. The last active
+/// admin cannot be deleted.
 #[utoipa::path(delete, path = "/api/v1/admin/users/{id}", tag = TAG,
-    params(("id" = Uuid, Path)),
-    responses((status = 200, body = super::Ok), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody),
-        (status = 409, description = "The last active admin", body = ErrorBody)),
+    operation_id = "deleteUser",
+    params(("id" = Uuid, Path, description = "The user id")),
+    responses((status = 200, description = "Deleted", body = super::Ok), ResourceErrors,
+        (status = 409, description = "`failed_precondition`: the last active admin", body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn delete_user(
     State(state): State<AppState>,
@@ -227,16 +239,17 @@ pub async fn delete_user(
     Ok(Json(super::Ok::yes()))
 }
 
-/// Every user's API tokens (never their secrets), oldest first, a page at a
-/// time; `?expiringWithinDays=` and `?neverExpires=true` find those to look
-/// at.
+/// List every user's API tokens.
+///
+/// Needs `admin.users`. Never their secrets, oldest first, a page at a time;
+/// `?expiringWithinDays=` and `?neverExpires=true` find those to look at.
 #[utoipa::path(get, path = "/api/v1/admin/tokens", tag = TAG,
+    operation_id = "listAllTokens",
     params(TokenListQuery),
     responses(
-        (status = 200, body = [TokenBody],
+        (status = 200, description = "A page of tokens", body = [TokenBody],
             headers(("link" = String, description = "`<…>; rel=\"next\"` while more pages follow"))),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody)),
+        InputErrors),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn list_tokens(
     State(state): State<AppState>,
@@ -251,15 +264,16 @@ pub async fn list_tokens(
     Ok(Paged::new(&state, &uri, page, Into::into))
 }
 
-/// Every user's OAuth apps (never their secrets), oldest first, a page at a
-/// time.
+/// List every user's OAuth apps.
+///
+/// Needs `admin.users`. Never their secrets, oldest first, a page at a time.
 #[utoipa::path(get, path = "/api/v1/admin/apps", tag = TAG,
+    operation_id = "listAllApps",
     params(AppListQuery),
     responses(
-        (status = 200, body = [AppBody],
+        (status = 200, description = "A page of apps", body = [AppBody],
             headers(("link" = String, description = "`<…>; rel=\"next\"` while more pages follow"))),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody)),
+        InputErrors),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn list_apps(
     State(state): State<AppState>,

@@ -15,6 +15,7 @@ use super::paging::{Paged, page_request};
 use super::timefmt::{self, rfc3339};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, Caller, IdPath};
+use crate::openapi::{InputErrors, ResourceErrors};
 use crate::state::AppState;
 
 const TAG: &str = "apps";
@@ -99,12 +100,15 @@ impl From<IssuedApp> for AppBody {
     }
 }
 
-/// Create an OAuth app; `clientSecret` is shown only here.
+/// Create an OAuth app.
+///
+/// Its `clientSecret` is shown only in this answer. Needs
+/// `credentials.manage`; the app's scope must be within the caller's own.
 #[utoipa::path(post, path = "/api/v1/integrations/apps", tag = TAG,
+    operation_id = "createApp",
     request_body = CreateAppRequest,
-    responses((status = 201, body = AppBody), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 429, description = "Maximum number of OAuth apps reached", body = ErrorBody)),
+    responses((status = 201, description = "The new app, its secret in `clientSecret`", body = AppBody),
+        InputErrors),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -149,15 +153,17 @@ pub struct PageQuery {
     pub cursor: Option<String>,
 }
 
-/// List the caller's OAuth apps (never their secrets), oldest first, a
-/// page at a time.
+/// List OAuth apps.
+///
+/// The caller's own apps (never their secrets), oldest first, a page at a
+/// time.
 #[utoipa::path(get, path = "/api/v1/integrations/apps", tag = TAG,
+    operation_id = "listApps",
     params(PageQuery),
     responses(
-        (status = 200, body = [AppBody],
+        (status = 200, description = "A page of apps", body = [AppBody],
             headers(("link" = String, description = "`<…>; rel=\"next\"` while more pages follow"))),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody)),
+        InputErrors),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -170,10 +176,13 @@ pub async fn list(
     Ok(Paged::new(&state, &uri, apps, Into::into))
 }
 
-/// Get one OAuth app (never its secret).
+/// Get one OAuth app.
+///
+/// Its settings, never its secret.
 #[utoipa::path(get, path = "/api/v1/integrations/apps/{id}", tag = TAG,
+    operation_id = "getApp",
     params(("id" = Uuid, Path, description = "The client id")),
-    responses((status = 200, body = AppBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The app", body = AppBody), ResourceErrors),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn get(
     State(state): State<AppState>,
@@ -183,12 +192,15 @@ pub async fn get(
     Ok(Json(state.keyward.get_app(&caller, id).await?.into()))
 }
 
-/// Change any field but the secret.
+/// Change an OAuth app.
+///
+/// Any field but the secret, which is rotated instead; a new scope must be
+/// within the caller's own.
 #[utoipa::path(patch, path = "/api/v1/integrations/apps/{id}", tag = TAG,
+    operation_id = "updateApp",
     params(("id" = Uuid, Path, description = "The client id")), request_body = UpdateAppRequest,
-    responses((status = 200, body = AppBody), (status = 400, body = ErrorBody),
-        (status = 403, description = "The app holds rights the caller lacks", body = ErrorBody),
-        (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The app as changed", body = AppBody), ResourceErrors,
+        (status = 403, description = "`permission_denied`: the app holds rights the caller lacks", body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn update(
     State(state): State<AppState>,
@@ -219,12 +231,15 @@ pub async fn update(
     ))
 }
 
-/// A new client secret; the old one fails at once.
+/// Rotate an OAuth app's client secret.
+///
+/// The new secret is in `clientSecret`, shown only in this answer; the old
+/// one fails at once.
 #[utoipa::path(post, path = "/api/v1/integrations/apps/{id}/rotate", tag = TAG,
+    operation_id = "rotateAppSecret",
     params(("id" = Uuid, Path, description = "The client id")),
-    responses((status = 200, body = AppBody),
-        (status = 403, description = "The app holds rights the caller lacks", body = ErrorBody),
-        (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "The app, its new secret in `clientSecret`", body = AppBody), ResourceErrors,
+        (status = 403, description = "`permission_denied`: the app holds rights the caller lacks", body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn rotate(
     State(state): State<AppState>,
@@ -236,10 +251,13 @@ pub async fn rotate(
     ))
 }
 
-/// Delete the app; every token issued to it stops working at once.
+/// Delete an OAuth app.
+///
+/// Every token issued to it stops working at once.
 #[utoipa::path(delete, path = "/api/v1/integrations/apps/{id}", tag = TAG,
+    operation_id = "deleteApp",
     params(("id" = Uuid, Path, description = "The client id")),
-    responses((status = 200, body = super::Ok), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "Deleted", body = super::Ok), ResourceErrors),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn delete(
     State(state): State<AppState>,

@@ -17,6 +17,7 @@ use super::paging::{Paged, page_request};
 use super::timefmt::rfc3339;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiQuery, Caller};
+use crate::openapi::InputErrors;
 use crate::state::AppState;
 
 /// Who acted.
@@ -113,6 +114,7 @@ pub struct AuditQuery {
     #[param(value_type = Option<String>, format = DateTime)]
     pub until: Option<OffsetDateTime>,
     /// `json` (default) or `ndjson`.
+    #[param(inline)]
     pub format: Option<AuditFormat>,
     /// Page size, 1–100 (default 100); for `ndjson`, the size of each read.
     #[param(minimum = 1, maximum = 100)]
@@ -121,20 +123,21 @@ pub struct AuditQuery {
     pub cursor: Option<String>,
 }
 
-/// The audit log: everything with `admin.users`; with `credentials.manage`,
-/// what the caller's user did and what touched their credentials.
+/// Read the audit log.
 ///
-/// Events are ordered by time. `?format=ndjson` streams every matching event
-/// as JSON lines (`application/x-ndjson`) for a SIEM.
+/// Everything with `admin.users`; with `credentials.manage`, what the
+/// caller's user did and what touched their credentials. Events are ordered
+/// by time. `?format=ndjson` streams every matching event as JSON lines
+/// (`application/x-ndjson`) for a SIEM.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "admin",
+    operation_id = "listAuditEvents",
     params(AuditQuery),
     responses(
         (status = 200, description = "A page of events (or, for `ndjson`, all of them, one per line)",
-            body = [AuditEventBody],
+            content(([AuditEventBody] = "application/json"), (AuditEventBody = "application/x-ndjson")),
             headers(("link" = String, description = "`<…>; rel=\"next\"` while more pages follow"))),
-        (status = 400, description = "A bad filter", body = ErrorBody),
-        (status = 401, description = "No valid credential", body = ErrorBody),
-        (status = 403, description = "Neither admin.users nor credentials.manage", body = ErrorBody)),
+        InputErrors,
+        (status = 403, description = "`permission_denied`: neither admin.users nor credentials.manage", body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn list(
     State(state): State<AppState>,

@@ -25,15 +25,21 @@ pub struct Readiness {
     pub store: &'static str,
 }
 
-/// Liveness: answers while the process runs. No authentication.
+/// Liveness.
+///
+/// Answers while the process runs. No authentication.
 #[utoipa::path(get, path = "/healthz", tag = "health",
+    operation_id = "checkHealth",
     responses((status = 200, description = "The process is up", body = Health)))]
 pub async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-/// Readiness: answers 200 only while the store is reachable.
+/// Readiness.
+///
+/// Answers 200 only while the store is reachable. No authentication.
 #[utoipa::path(get, path = "/readyz", tag = "health",
+    operation_id = "checkReadiness",
     responses(
         (status = 200, description = "The store is reachable", body = Readiness),
         (status = 503, description = "The store is unreachable", body = Readiness)))]

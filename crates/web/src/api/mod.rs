@@ -5,6 +5,7 @@ pub mod apps;
 pub mod audit;
 pub mod health;
 pub mod paging;
+pub mod renewal;
 pub mod session;
 pub mod timefmt;
 pub mod tokens;

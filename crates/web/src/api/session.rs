@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::timefmt::rfc3339;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Caller, RequestActor};
+use crate::openapi::{AuthErrors, InputErrors};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -71,14 +72,19 @@ pub struct MeResponse {
     pub scopes: Vec<String>,
 }
 
-/// Log in with a username and password; returns a session token.
+/// Log in.
+///
+/// With a username and password; answers a session token (`kws_…`), shown
+/// only here. Failed logins are throttled per username and per address.
 #[utoipa::path(post, path = "/api/v1/login", tag = "session",
+    operation_id = "login",
     request_body = LoginRequest,
     responses(
-        (status = 200, body = LoginResponse),
-        (status = 400, body = ErrorBody),
-        (status = 401, description = "Wrong username or password", body = ErrorBody),
-        (status = 429, description = "Too many failed logins", body = ErrorBody)))]
+        (status = 200, description = "Logged in: the session token", body = LoginResponse),
+        (status = 400, description = "`invalid_argument`: a bad body; `message` names the field", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: wrong username or password, or a disabled user", body = ErrorBody),
+        (status = 429, description = "`resource_exhausted`: too many failed logins",
+            headers(("retry-after" = String, description = "Seconds to wait before trying again")), body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
     RequestActor(actor): RequestActor,
@@ -104,12 +110,15 @@ pub async fn login_with(
     })
 }
 
-/// End the session used to call this endpoint.
+/// Log out.
+///
+/// Ends the session whose token is used to call this endpoint.
 #[utoipa::path(post, path = "/api/v1/logout", tag = "session",
+    operation_id = "logout",
     responses(
-        (status = 200, body = super::Ok),
-        (status = 401, body = ErrorBody),
-        (status = 409, description = "The credential is not a session", body = ErrorBody)),
+        (status = 200, description = "The session has ended", body = super::Ok),
+        AuthErrors,
+        (status = 409, description = "`failed_precondition`: the credential is not a session", body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn logout(
     State(state): State<AppState>,
@@ -119,9 +128,13 @@ pub async fn logout(
     Ok(Json(super::Ok::yes()))
 }
 
-/// Who the caller is, through which credential, with which effective scopes.
+/// Who am I.
+///
+/// The caller's user, the credential used and its effective scopes, for any
+/// kind of credential.
 #[utoipa::path(get, path = "/api/v1/me", tag = "session",
-    responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)),
+    operation_id = "getMe",
+    responses((status = 200, description = "The caller", body = MeResponse), AuthErrors),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn me(caller: Caller) -> Json<MeResponse> {
     let caller = caller.principal().clone();
@@ -144,16 +157,18 @@ pub struct ChangePasswordRequest {
     pub new: String,
 }
 
-/// Change one's own password, from a login session; one's other sessions
-/// end.
+/// Change one's own password.
+///
+/// From a login session only, with the current password; one's other
+/// sessions end.
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "session",
+    operation_id = "changePassword",
     request_body = ChangePasswordRequest,
     responses(
-        (status = 200, body = super::Ok),
-        (status = 400, description = "A bad new password, or `current` is wrong", body = ErrorBody),
-        (status = 401, body = ErrorBody),
-        (status = 403, description = "Not a login session", body = ErrorBody),
-        (status = 429, description = "Too many wrong passwords", body = ErrorBody)),
+        (status = 200, description = "Changed", body = super::Ok),
+        InputErrors,
+        (status = 400, description = "`invalid_argument`: a bad body or new password, or `current` is wrong", body = ErrorBody),
+        (status = 403, description = "`permission_denied`: not a login session", body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn change_password(
     State(state): State<AppState>,

@@ -17,6 +17,7 @@ use super::paging::{Paged, page_request};
 use super::timefmt::{self, rfc3339};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, Caller, IdPath, OptionalJson};
+use crate::openapi::{InputErrors, ResourceErrors};
 use crate::state::AppState;
 
 const TAG: &str = "tokens";
@@ -32,6 +33,11 @@ pub struct RenewalRequest {
     pub callback_url: String,
     /// Who is told by e-mail when a renewal completes.
     pub mail_recipient: Option<String>,
+    /// In a `PATCH` of a token that has a policy: issue a new
+    /// `callbackSecret` (returned once); the old one stops signing at once.
+    /// Without it a changed policy keeps its secret.
+    #[serde(default)]
+    pub rotate_callback_secret: bool,
 }
 
 impl From<RenewalRequest> for RenewalInput {
@@ -40,6 +46,7 @@ impl From<RenewalRequest> for RenewalInput {
             every_days: r.every_days,
             callback_url: r.callback_url,
             mail_recipient: r.mail_recipient,
+            rotate_callback_secret: r.rotate_callback_secret,
         }
     }
 }
@@ -118,6 +125,12 @@ pub struct RenewalBody {
     pub every_days: u32,
     pub callback_url: String,
     pub mail_recipient: Option<String>,
+    /// When the next renewal callback is due.
+    #[serde(with = "rfc3339")]
+    pub next_renewal_at: OffsetDateTime,
+    /// When a renewal key was last redeemed.
+    #[serde(with = "rfc3339::option")]
+    pub last_renewed_at: Option<OffsetDateTime>,
     /// The callback signing secret (`kww_…`), only when the policy was just set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub callback_secret: Option<String>,
@@ -164,6 +177,8 @@ fn renewal_body(policy: &RenewalPolicy, secret: Option<String>) -> RenewalBody {
         every_days: policy.every_days,
         callback_url: policy.callback_url.clone(),
         mail_recipient: policy.mail_recipient.clone(),
+        next_renewal_at: policy.next_renewal_at,
+        last_renewed_at: policy.last_renewed_at,
         callback_secret: secret,
     }
 }
@@ -242,6 +257,8 @@ impl From<StatusParam> for TokenStatus {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct TokenListQuery {
+    /// Only tokens in this state.
+    #[param(inline)]
     pub status: Option<StatusParam>,
     /// Only tokens never used, or last used more than this many days ago.
     #[param(minimum = 0, maximum = 36500)]
@@ -274,14 +291,18 @@ impl TokenListQuery {
     }
 }
 
-/// Create an API token. The secret is in `token`, shown only here.
+/// Create an API token.
+///
+/// The secret is in `token`, shown only in this answer. Needs
+/// `credentials.manage`; the token's scopes must be within the caller's own.
+/// With `?userId=`, an `admin.users` caller creates it for another user.
 #[utoipa::path(post, path = "/api/v1/integrations/tokens", tag = TAG,
+    operation_id = "createToken",
     params(UserQuery), request_body = CreateTokenRequest,
     responses(
-        (status = 201, body = TokenBody),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody),
-        (status = 429, description = "Maximum number of API tokens reached", body = ErrorBody)),
+        (status = 201, description = "The new token, its secret in `token`", body = TokenBody),
+        InputErrors,
+        (status = 404, description = "`not_found`: no such user (`userId`)", body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -301,14 +322,18 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(issued.into())))
 }
 
-/// List API tokens (never their secrets), oldest first, a page at a time.
+/// List API tokens.
+///
+/// The caller's own tokens (never their secrets), oldest first, a page at a
+/// time; `?userId=` lists another user's (`admin.users`).
 #[utoipa::path(get, path = "/api/v1/integrations/tokens", tag = TAG,
+    operation_id = "listTokens",
     params(TokenListQuery),
     responses(
-        (status = 200, body = [TokenBody],
+        (status = 200, description = "A page of tokens", body = [TokenBody],
             headers(("link" = String, description = "`<…>; rel=\"next\"` while more pages follow"))),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+        InputErrors,
+        (status = 404, description = "`not_found`: no such user (`userId`)", body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -323,10 +348,14 @@ pub async fn list(
     Ok(Paged::new(&state, &uri, page, Into::into))
 }
 
-/// Get one API token (never its secret).
+/// Get one API token.
+///
+/// Its metadata, never its secret: the caller's own token, or with
+/// `?userId=` another user's (`admin.users`).
 #[utoipa::path(get, path = "/api/v1/integrations/tokens/{id}", tag = TAG,
-    params(("id" = Uuid, Path), UserQuery),
-    responses((status = 200, body = TokenBody), (status = 404, body = ErrorBody)),
+    operation_id = "getToken",
+    params(("id" = Uuid, Path, description = "The token id"), UserQuery),
+    responses((status = 200, description = "The token", body = TokenBody), ResourceErrors),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn get(
     State(state): State<AppState>,
@@ -338,10 +367,15 @@ pub async fn get(
     Ok(Json(view.into()))
 }
 
-/// Change the name, description, expiry (earlier only) or renewal policy.
+/// Change a token's name, description, expiry or renewal policy.
+///
+/// The expiry may only move earlier. A new renewal policy returns its new
+/// callback secret, once.
 #[utoipa::path(patch, path = "/api/v1/integrations/tokens/{id}", tag = TAG,
-    params(("id" = Uuid, Path), UserQuery), request_body = UpdateTokenRequest,
-    responses((status = 200, body = TokenBody), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    operation_id = "updateToken",
+    params(("id" = Uuid, Path, description = "The token id"), UserQuery), request_body = UpdateTokenRequest,
+    responses((status = 200, description = "The token as changed", body = TokenBody), ResourceErrors,
+        (status = 409, description = "`failed_precondition`: the token is deactivated (only its name and description may change)", body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn update(
     State(state): State<AppState>,
@@ -367,12 +401,16 @@ pub async fn update(
     Ok(Json(body))
 }
 
-/// Give the token a new secret; the old one works until the grace period ends.
+/// Give a token a new secret.
+///
+/// The new secret is in `token`, shown only in this answer; the old one keeps
+/// working until the grace period ends (`previousToken`).
 #[utoipa::path(post, path = "/api/v1/integrations/tokens/{id}/rotate", tag = TAG,
-    params(("id" = Uuid, Path), UserQuery), request_body(content = Option<RotateRequest>),
-    responses((status = 200, body = TokenBody), (status = 400, body = ErrorBody),
-        (status = 403, description = "The token holds rights the caller lacks", body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    operation_id = "rotateToken",
+    params(("id" = Uuid, Path, description = "The token id"), UserQuery), request_body(content = Option<RotateRequest>),
+    responses((status = 200, description = "The token, its new secret in `token`", body = TokenBody), ResourceErrors,
+        (status = 403, description = "`permission_denied`: the token holds rights the caller lacks", body = ErrorBody),
+        (status = 409, description = "`failed_precondition`: the token is deactivated or expired", body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn rotate(
     State(state): State<AppState>,
@@ -388,10 +426,13 @@ pub async fn rotate(
     Ok(Json(issued.into()))
 }
 
-/// Make the previous secret fail now.
+/// End a rotated token's grace period.
+///
+/// The previous secret fails from now on; the current one is unchanged.
 #[utoipa::path(post, path = "/api/v1/integrations/tokens/{id}/revokePrevious", tag = TAG,
-    params(("id" = Uuid, Path), UserQuery),
-    responses((status = 200, body = TokenBody), (status = 404, body = ErrorBody)),
+    operation_id = "revokePreviousToken",
+    params(("id" = Uuid, Path, description = "The token id"), UserQuery),
+    responses((status = 200, description = "The token", body = TokenBody), ResourceErrors),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn revoke_previous(
     State(state): State<AppState>,
@@ -403,14 +444,16 @@ pub async fn revoke_previous(
     Ok(Json(view.into()))
 }
 
-/// Issue a new token like this one and set this one to expire. A token is
+/// Renew a token.
+///
+/// Issues a new token like this one and sets this one to expire. A token is
 /// renewed once; renew its successor (`renewedTo`) after that.
 #[utoipa::path(post, path = "/api/v1/integrations/tokens/{id}/renew", tag = TAG,
-    params(("id" = Uuid, Path), UserQuery), request_body = RenewRequest,
-    responses((status = 201, body = TokenBody), (status = 400, body = ErrorBody),
-        (status = 403, description = "The token holds rights the caller lacks", body = ErrorBody),
-        (status = 404, body = ErrorBody),
-        (status = 409, description = "Deactivated, expired or already renewed", body = ErrorBody)),
+    operation_id = "renewToken",
+    params(("id" = Uuid, Path, description = "The token id"), UserQuery), request_body = RenewRequest,
+    responses((status = 201, description = "The new token, its secret in `token`", body = TokenBody), ResourceErrors,
+        (status = 403, description = "`permission_denied`: the token holds rights the caller lacks", body = ErrorBody),
+        (status = 409, description = "`failed_precondition`: deactivated, expired or already renewed", body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn renew(
     State(state): State<AppState>,
@@ -431,10 +474,13 @@ pub async fn renew(
     Ok((StatusCode::CREATED, Json(issued.into())))
 }
 
-/// Deactivate the token for good; it stays listed for audit.
+/// Deactivate a token.
+///
+/// For good: it fails from now on and stays listed for audit.
 #[utoipa::path(post, path = "/api/v1/integrations/tokens/{id}/deactivate", tag = TAG,
-    params(("id" = Uuid, Path), UserQuery),
-    responses((status = 200, body = TokenBody), (status = 404, body = ErrorBody)),
+    operation_id = "deactivateToken",
+    params(("id" = Uuid, Path, description = "The token id"), UserQuery),
+    responses((status = 200, description = "The deactivated token", body = TokenBody), ResourceErrors),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn deactivate(
     State(state): State<AppState>,
@@ -446,10 +492,13 @@ pub async fn deactivate(
     Ok(Json(view.into()))
 }
 
-/// Delete the token; it stops working at once.
+/// Delete a token.
+///
+/// It stops working at once, on every instance.
 #[utoipa::path(delete, path = "/api/v1/integrations/tokens/{id}", tag = TAG,
-    params(("id" = Uuid, Path), UserQuery),
-    responses((status = 200, body = super::Ok), (status = 404, body = ErrorBody)),
+    operation_id = "deleteToken",
+    params(("id" = Uuid, Path, description = "The token id"), UserQuery),
+    responses((status = 200, description = "Deleted", body = super::Ok), ResourceErrors),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn delete(
     State(state): State<AppState>,

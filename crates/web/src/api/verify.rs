@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::timefmt::rfc3339;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Caller};
+use crate::openapi::InputErrors;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -79,14 +80,19 @@ impl From<Verdict> for VerifyResponse {
     }
 }
 
-/// Verify a credential presented to a resource server; records its use.
+/// Verify a credential.
+///
+/// For a resource server checking a secret presented to it; needs
+/// `tokens.verify` and records the credential's use. Always 200 with `valid`
+/// once the caller may verify.
 #[utoipa::path(post, path = "/api/v1/verify", tag = "verify",
+    operation_id = "verifyCredential",
     request_body = VerifyRequest,
     responses(
         (status = 200, description = "The verdict, valid or not", body = VerifyResponse),
-        (status = 400, body = ErrorBody),
-        (status = 401, description = "The caller's own credential is not good", body = ErrorBody),
-        (status = 403, description = "The caller lacks tokens.verify", body = ErrorBody)),
+        InputErrors,
+        (status = 401, description = "`unauthenticated`: the caller's own credential is not good", body = ErrorBody),
+        (status = 403, description = "`permission_denied`: the caller lacks tokens.verify", body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn verify(
     State(state): State<AppState>,

@@ -21,7 +21,7 @@ use crate::extract::RequestActor;
 use crate::oauth::client_auth::Presented;
 use crate::oauth::error::{OAuthErrorBody, OAuthResult};
 use crate::oauth::form::Params;
-use crate::oauth::token::{TokenBody, TokenForm};
+use crate::oauth::token::{OAuthTokenBody, TokenForm};
 use crate::state::AppState;
 
 /// When the profile is on and `presented` names a user rather than an app:
@@ -49,15 +49,19 @@ pub async fn user_grant(
     )
 }
 
-/// Apinizer's token endpoint: the same as `/oauth/token`, where a username
-/// and password may stand for the client id and secret.
+/// Apinizer's token endpoint.
+///
+/// The same as `/oauth/token`, where a username and password may stand for
+/// the client id and secret.
 #[utoipa::path(post, path = "/apiops/auth/token", tag = "compat-apinizer",
+    operation_id = "apinizerToken",
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, body = TokenBody),
-        (status = 400, body = OAuthErrorBody),
-        (status = 401, description = "Bad credentials (unauthorized_client) or client authentication failed", body = OAuthErrorBody),
-        (status = 429, description = "Too many failed attempts", body = OAuthErrorBody)),
+        (status = 200, description = "The issued access token", body = OAuthTokenBody),
+        (status = 400, description = "A bad token request", body = OAuthErrorBody),
+        (status = 401, description = "Bad credentials (`unauthorized_client`) or client authentication failed", body = OAuthErrorBody),
+        (status = 429, description = "Too many failed attempts",
+            headers(("retry-after" = String, description = "Seconds to wait before trying again")), body = OAuthErrorBody)),
     security((), ("clientBasic" = [])))]
 pub async fn token(
     state: State<AppState>,

@@ -24,6 +24,7 @@ use crate::api::session::{LoginRequest, LoginResponse, UserBody};
 use crate::api::timefmt::rfc3339;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Caller, IdPath, JsonBytes, RequestActor, parse_json, parse_query};
+use crate::openapi::{InputErrors, ResourceErrors};
 use crate::state::AppState;
 
 const TAG: &str = "compat-circularo";
@@ -75,15 +76,20 @@ pub enum AnyLoginResponse {
     Circularo(CircularoLoginResponse),
 }
 
-/// Log in with Keyward's body (`username`) or Circularo's (`name`); the
-/// answer has the shape of the body sent.
+/// Log in.
+///
+/// With Keyward's body (`username`) or Circularo's (`name`); the answer has
+/// the shape of the body sent. Failed logins are throttled per username and
+/// per address.
 #[utoipa::path(post, path = "/api/v1/login", tag = "session",
+    operation_id = "login",
     request_body = AnyLoginRequest,
     responses(
-        (status = 200, body = AnyLoginResponse),
-        (status = 400, body = ErrorBody),
-        (status = 401, description = "Wrong username or password", body = ErrorBody),
-        (status = 429, description = "Too many failed logins", body = ErrorBody)))]
+        (status = 200, description = "Logged in: the session token", body = AnyLoginResponse),
+        (status = 400, description = "`invalid_argument`: a bad body; `message` names the field", body = ErrorBody),
+        (status = 401, description = "`unauthenticated`: wrong username or password, or a disabled user", body = ErrorBody),
+        (status = 429, description = "`resource_exhausted`: too many failed logins",
+            headers(("retry-after" = String, description = "Seconds to wait before trying again")), body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
     RequestActor(actor): RequestActor,
@@ -175,11 +181,13 @@ pub struct ApiKeyList {
     pub results: Vec<ApiKeyBody>,
 }
 
-/// List the user's API tokens, active ones first (Circularo's `/api/key`).
+/// List the user's API tokens (Circularo's `/api/key`).
+///
+/// Active ones first; the session may come as `?token=`.
 #[utoipa::path(get, path = "/api/v1/api/key", tag = TAG,
+    operation_id = "circularoListKeys",
     params(SessionQuery),
-    responses((status = 200, body = ApiKeyList), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody)),
+    responses((status = 200, description = "The user's tokens", body = ApiKeyList), InputErrors),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn list_keys(
     State(state): State<AppState>,
@@ -216,12 +224,14 @@ pub async fn list_keys(
     Ok(Json(ApiKeyList { results }))
 }
 
-/// Delete an API token; it stops working at once, on every instance.
+/// Delete an API token (Circularo's `/api/key/{id}`).
+///
+/// It stops working at once, on every instance; the session may come as
+/// `?token=`.
 #[utoipa::path(delete, path = "/api/v1/api/key/{id}", tag = TAG,
-    params(("id" = Uuid, Path), SessionQuery),
-    responses((status = 200, body = crate::api::Ok), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody)),
+    operation_id = "circularoDeleteKey",
+    params(("id" = Uuid, Path, description = "The token id"), SessionQuery),
+    responses((status = 200, description = "Deleted", body = crate::api::Ok), ResourceErrors),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn delete_key(
     State(state): State<AppState>,
@@ -232,11 +242,14 @@ pub async fn delete_key(
     Ok(Json(crate::api::Ok::yes()))
 }
 
-/// End the session (Circularo's `GET /logout`).
+/// Log out (Circularo's `GET /logout`).
+///
+/// Ends the session, which may come as `?token=`.
 #[utoipa::path(get, path = "/api/v1/logout", tag = TAG,
+    operation_id = "circularoLogout",
     params(SessionQuery),
-    responses((status = 200, body = crate::api::Ok), (status = 401, body = ErrorBody),
-        (status = 409, description = "The credential is not a session", body = ErrorBody)),
+    responses((status = 200, description = "The session has ended", body = crate::api::Ok), InputErrors,
+        (status = 409, description = "`failed_precondition`: the credential is not a session", body = ErrorBody)),
     security(("bearer" = []), ("appId" = [], "appToken" = [])))]
 pub async fn logout(
     State(state): State<AppState>,

@@ -144,8 +144,12 @@ fn consent_page(state: &AppState, valid: &ValidAuthorization, session: &Principa
     )
 }
 
-/// Start an authorization: shows the sign-in page, then the consent page.
+/// Start an authorization (RFC 6749 §4.1, PKCE required).
+///
+/// Shows the sign-in page, then the consent page; errors about the client
+/// or redirect URI are shown here, others are sent back to the client.
 #[utoipa::path(get, path = "/oauth/authorize", tag = "oauth",
+    operation_id = "oauthAuthorize",
     params(
         ("response_type" = String, Query, description = "`code`"),
         ("client_id" = String, Query),
@@ -182,8 +186,12 @@ pub async fn authorize(
     }
 }
 
-/// The user's decision on the consent page.
+/// Decide on an authorization.
+///
+/// The user's answer on the consent page, from a signed-in browser with the
+/// page's CSRF token.
 #[utoipa::path(post, path = "/oauth/authorize", tag = "oauth",
+    operation_id = "oauthDecide",
     request_body(content_type = "application/x-www-form-urlencoded", description = "The authorization request's parameters, `csrf_token` and `decision` (`allow` or `deny`)"),
     responses(
         (status = 303, description = "Back to the client with `code` or `error=access_denied`"),
@@ -250,9 +258,12 @@ pub async fn decide(
     }
 }
 
-/// The sign-in page on its own, e.g. after signing out; `next` is where to
-/// go once signed in (a path on this server).
+/// The sign-in page.
+///
+/// On its own, e.g. after signing out; `next` is where to go once signed in
+/// (a path on this server).
 #[utoipa::path(get, path = "/oauth/login", tag = "oauth",
+    operation_id = "oauthLoginForm",
     params(("next" = Option<String>, Query, description = "A path on this server to go to after signing in")),
     responses((status = 200, description = "The sign-in page", content_type = "text/html")))]
 pub async fn login_form(
@@ -273,10 +284,13 @@ pub async fn login_form(
     )
 }
 
-/// Sign in from the page; sets the session cookie and goes on to `next`.
-/// The form must carry the CSRF token of the page it came from, bound to
-/// the `kw_login_csrf` cookie, and come from this site.
+/// Sign in from the page.
+///
+/// Sets the session cookie and goes on to `next`. The form must carry the
+/// CSRF token of the page it came from, bound to the `kw_login_csrf` cookie,
+/// and come from this site.
 #[utoipa::path(post, path = "/oauth/login", tag = "oauth",
+    operation_id = "oauthLogin",
     request_body(content_type = "application/x-www-form-urlencoded", description = "`username`, `password`, `next` (a path on this server) and `csrf_token`"),
     responses(
         (status = 303, description = "Signed in; on to `next`"),

@@ -19,13 +19,44 @@ use crate::state::AppState;
 
 /// An introspection answer. For any token that is not active, exactly
 /// `{"active": false}`.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize)]
 pub struct IntrospectionBody {
     pub active: bool,
     #[serde(flatten)]
-    #[schema(inline)]
     pub details: Option<ActiveDetails>,
 }
+
+/// The document's schema of [`IntrospectionBody`]: `active`, and the
+/// details' fields, present only when active (a derived schema of the
+/// flattened `Option` would demand them always).
+impl utoipa::PartialSchema for IntrospectionBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, Type};
+        let mut object = match ActiveDetails::schema() {
+            utoipa::openapi::RefOr::T(Schema::Object(object)) => object,
+            _ => Object::new(),
+        };
+        object.required = vec!["active".to_owned()];
+        object.properties.insert(
+            "active".to_owned(),
+            ObjectBuilder::new()
+                .schema_type(Type::Boolean)
+                .description(Some(
+                    "Whether the token is active; when not, no other field is present",
+                ))
+                .into(),
+        );
+        object.description = Some(
+            "An introspection answer (RFC 7662 §2.2): for a token that is not active, \
+             exactly `{\"active\": false}`; for an active one, every field but the optional \
+             `client_id`, `exp` and `iat`."
+                .to_owned(),
+        );
+        utoipa::openapi::RefOr::T(Schema::Object(object))
+    }
+}
+
+impl ToSchema for IntrospectionBody {}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActiveDetails {
@@ -100,13 +131,20 @@ impl Resolved {
     }
 }
 
-/// Introspect any Keyward secret.
+/// Introspect a token (RFC 7662).
+///
+/// Any Keyward secret, for an authenticated client or a bearer credential;
+/// a token that is not active is exactly `{"active": false}`.
 #[utoipa::path(post, path = "/oauth/introspect", tag = "oauth",
+    operation_id = "oauthIntrospect",
     request_body(content = TokenParamForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, body = IntrospectionBody),
-        (status = 400, body = OAuthErrorBody),
-        (status = 401, body = OAuthErrorBody)),
+        (status = 200, description = "The token's state", body = IntrospectionBody),
+        (status = 400, description = "`invalid_request`: a bad form", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`: client authentication failed",
+            headers(("www-authenticate" = String, description = "`Basic`")), body = OAuthErrorBody),
+        (status = 429, description = "Too many failed client authentications",
+            headers(("retry-after" = String, description = "Seconds to wait before trying again")), body = OAuthErrorBody)),
     security(("clientBasic" = []), ("bearer" = [])))]
 pub async fn introspect(
     State(state): State<AppState>,
@@ -137,13 +175,20 @@ pub async fn introspect(
     }))
 }
 
-/// Revoke a token. Unknown and already invalid tokens answer 200 too.
+/// Revoke a token (RFC 7009).
+///
+/// For an authenticated client (its own tokens) or a bearer credential.
+/// Unknown and already invalid tokens answer 200 too.
 #[utoipa::path(post, path = "/oauth/revoke", tag = "oauth",
+    operation_id = "oauthRevoke",
     request_body(content = TokenParamForm, content_type = "application/x-www-form-urlencoded"),
     responses(
         (status = 200, description = "Revoked, or nothing to revoke"),
-        (status = 400, body = OAuthErrorBody),
-        (status = 401, body = OAuthErrorBody)),
+        (status = 400, description = "`invalid_request` or `unsupported_token_type`", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`: client authentication failed",
+            headers(("www-authenticate" = String, description = "`Basic`")), body = OAuthErrorBody),
+        (status = 429, description = "Too many failed client authentications",
+            headers(("retry-after" = String, description = "Seconds to wait before trying again")), body = OAuthErrorBody)),
     security(("clientBasic" = []), ("bearer" = [])))]
 pub async fn revoke(
     State(state): State<AppState>,

@@ -25,19 +25,26 @@ pub struct Metadata {
     pub authorization_response_iss_parameter_supported: bool,
 }
 
-/// Authorization server metadata.
+/// Authorization server metadata (RFC 8414).
+///
+/// The endpoints, grants and scopes of this authorization server. No
+/// authentication.
 #[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "oauth",
-    responses((status = 200, body = Metadata)))]
+    operation_id = "oauthMetadata",
+    responses((status = 200, description = "The metadata", body = Metadata)))]
 pub async fn metadata(State(state): State<AppState>) -> Json<Metadata> {
     Json(document(&state))
 }
 
-/// Authorization server metadata for an issuer with a path
-/// (`https://host/kw` → `/.well-known/oauth-authorization-server/kw`,
-/// RFC 8414 §3.1); any other path is not found.
+/// Authorization server metadata for an issuer with a path.
+///
+/// `https://host/kw` → `/.well-known/oauth-authorization-server/kw`
+/// (RFC 8414 §3.1); any other path is not found.
 #[utoipa::path(get, path = "/.well-known/oauth-authorization-server/{path}", tag = "oauth",
+    operation_id = "oauthMetadataForPath",
     params(("path" = String, Path, description = "The issuer's path")),
-    responses((status = 200, body = Metadata), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "The metadata", body = Metadata),
+        (status = 404, description = "`not_found`: not this issuer's path", body = crate::error::ErrorBody)))]
 pub async fn metadata_for_path(
     State(state): State<AppState>,
     Path(path): Path<String>,

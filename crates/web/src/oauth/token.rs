@@ -18,7 +18,7 @@ use crate::state::AppState;
 
 /// A successful token response (RFC 6749 §5.1).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct TokenBody {
+pub struct OAuthTokenBody {
     /// `kwa_…`, valid for `expires_in` seconds.
     pub access_token: String,
     #[schema(example = "Bearer")]
@@ -48,14 +48,20 @@ pub struct TokenForm {
     client_secret: Option<String>,
 }
 
-/// The token endpoint.
+/// The token endpoint (RFC 6749 §3.2).
+///
+/// Runs the `authorization_code`, `refresh_token` or `client_credentials`
+/// grant for a client authenticated by HTTP Basic or the form body.
 #[utoipa::path(post, path = "/oauth/token", tag = "oauth",
+    operation_id = "oauthToken",
     request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, body = TokenBody),
-        (status = 400, body = OAuthErrorBody),
-        (status = 401, description = "Client authentication failed", body = OAuthErrorBody),
-        (status = 429, description = "Too many failed client authentications", body = OAuthErrorBody)),
+        (status = 200, description = "The issued tokens", body = OAuthTokenBody),
+        (status = 400, description = "`invalid_request`, `invalid_grant`, `unsupported_grant_type`, `invalid_scope` or `unauthorized_client`", body = OAuthErrorBody),
+        (status = 401, description = "`invalid_client`: client authentication failed",
+            headers(("www-authenticate" = String, description = "`Basic`")), body = OAuthErrorBody),
+        (status = 429, description = "Too many failed client authentications",
+            headers(("retry-after" = String, description = "Seconds to wait before trying again")), body = OAuthErrorBody)),
     security((), ("clientBasic" = [])))]
 pub async fn token(
     State(state): State<AppState>,
@@ -92,7 +98,7 @@ pub async fn token(
 
 /// A successful token response: JSON, never cached (§5.1).
 fn respond(issued: TokenResponse) -> Response {
-    let body = TokenBody {
+    let body = OAuthTokenBody {
         access_token: issued.access_token.expose().to_owned(),
         token_type: "Bearer",
         expires_in: issued.expires_in,

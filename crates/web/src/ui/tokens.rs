@@ -300,6 +300,7 @@ fn renewal_of(f: &Fields) -> Result<Option<RenewalInput>, FormErrors> {
                 every_days,
                 callback_url,
                 mail_recipient: f.optional("renewalMailRecipient"),
+                rotate_callback_secret: f.checked("rotateCallbackSecret"),
             }))
         }
     }
@@ -371,12 +372,24 @@ struct EventRow {
     user_agent: String,
 }
 
+/// One callback or mail of the token's renewals, as its log shows it.
+struct DeliveryRow {
+    created: When,
+    event: String,
+    target: String,
+    status: &'static str,
+    attempts: u32,
+    last_result: String,
+    next_attempt: Option<When>,
+}
+
 #[derive(Template)]
 #[template(path = "tokens/detail.html")]
 struct DetailPage {
     l: Layout,
     tab: &'static str,
     t: TokenRow,
+    deliveries: Vec<DeliveryRow>,
     events: Vec<EventRow>,
     csrf_token: String,
 }
@@ -423,10 +436,36 @@ pub async fn detail(
             .collect(),
         Err(err) => return failure(&err),
     };
+    let deliveries = match state
+        .keyward
+        .list_deliveries(
+            &user.actor,
+            None,
+            view.token.id,
+            PageRequest::parse(Some(20), None).expect("in range"),
+        )
+        .await
+    {
+        Ok(page) => page
+            .items
+            .iter()
+            .map(|m| DeliveryRow {
+                created: When::of(m.created_at),
+                event: m.event.clone(),
+                target: m.target.clone(),
+                status: m.status.as_str(),
+                attempts: m.attempts,
+                last_result: m.last_result.clone().unwrap_or_default(),
+                next_attempt: m.next_attempt_at.map(When::of),
+            })
+            .collect(),
+        Err(err) => return failure(&err),
+    };
     let page = DetailPage {
         l: user.layout("api"),
         tab: "tokens",
         t: TokenRow::of(&view),
+        deliveries,
         events,
         csrf_token: user.csrf_token.clone(),
     };
@@ -778,7 +817,8 @@ pub async fn edit(
             r.mail_recipient.as_deref(),
         )
     });
-    let renewal_change = (current != wanted).then_some(renewal.clone());
+    let rotate = renewal.as_ref().is_some_and(|r| r.rotate_callback_secret);
+    let renewal_change = (current != wanted || rotate).then_some(renewal.clone());
     let input = UpdateToken {
         description: Some(fields.optional("description")),
         renewal: renewal_change,

@@ -1,14 +1,13 @@
-//! Group commit for issued access tokens. Every client_credentials
-//! issuance must be stored before it is answered, and a database commits
-//! one transaction at a time; so issuances queue here and one task writes
-//! everything that queued up while the previous write ran, in a single
-//! transaction, then answers each. Nothing is answered before it is stored;
-//! under load a commit carries many tokens, when idle just one. Where the
-//! store can commit several transactions at once
-//! ([`Store::concurrent_writes`]), as many writers take turns at the queue,
-//! so that the next batch is written while the previous one commits.
+//! Group commit for issued access tokens: the services' side. Every
+//! client_credentials issuance must be stored before it is answered, and a
+//! database commits one transaction at a time; so issuances queue here and
+//! the writers in `keyward-jobs` (`token_writer`) write everything that
+//! queued up while the previous write ran, in a single transaction, then
+//! answer each. Nothing is answered before it is stored; under load a commit
+//! carries many tokens, when idle just one. Until the writers are started
+//! (a command that runs no jobs), every write goes straight to the store.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{Mutex, mpsc, oneshot};
 
@@ -16,77 +15,73 @@ use crate::error::StoreError;
 use crate::model::NewOAuthToken;
 use crate::store::{Store, StoreResult};
 
-/// Issuances waiting for the writer; beyond this, callers wait to enqueue.
+/// Issuances waiting for the writers; beyond this, callers wait to enqueue.
 const QUEUE: usize = 4096;
-/// Most issuances in one transaction.
-const MOST: usize = 512;
 
-type Request = (Vec<NewOAuthToken>, oneshot::Sender<StoreResult<()>>);
+/// One issuance waiting to be stored, and who waits for the answer.
+pub struct PendingWrite {
+    pub tokens: Vec<NewOAuthToken>,
+    reply: oneshot::Sender<StoreResult<()>>,
+}
 
-/// A handle on the writer task; it stops when the last handle is dropped.
+impl PendingWrite {
+    /// Answers the issuance (which may have stopped waiting).
+    pub fn answer(self, result: StoreResult<()>) {
+        let _ = self.reply.send(result);
+    }
+}
+
+/// The receiving end of the queue, shared by the writers: each takes its
+/// turn at it ([`TokenQueue::take`]) while the others write.
+#[derive(Clone)]
+pub struct TokenQueue(Arc<Mutex<mpsc::Receiver<PendingWrite>>>);
+
+impl TokenQueue {
+    /// Waits for issuances and moves up to `most` of those queued into
+    /// `batch`; returns how many, 0 once every sender is gone.
+    pub async fn take(&self, batch: &mut Vec<PendingWrite>, most: usize) -> usize {
+        self.0.lock().await.recv_many(batch, most).await
+    }
+}
+
+/// A handle on the queue. Cheap to clone.
 #[derive(Clone)]
 pub struct TokenWriter {
-    queue: Option<mpsc::Sender<Request>>,
+    queue: Arc<OnceLock<mpsc::Sender<PendingWrite>>>,
     store: Arc<dyn Store>,
 }
 
 impl TokenWriter {
-    /// Starts the writer on the current Tokio runtime; without one (a
-    /// synchronous caller), every write goes straight to the store.
-    pub fn start(store: Arc<dyn Store>) -> Self {
-        let queue = tokio::runtime::Handle::try_current().ok().map(|runtime| {
-            let (tx, rx) = mpsc::channel(QUEUE);
-            let rx = Arc::new(Mutex::new(rx));
-            for _ in 0..store.concurrent_writes().max(1) {
-                runtime.spawn(write_batches(store.clone(), rx.clone()));
-            }
-            tx
-        });
-        Self { queue, store }
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            queue: Arc::new(OnceLock::new()),
+            store,
+        }
+    }
+
+    /// Opens the queue and returns its receiving end for the writers;
+    /// `None` if it was opened before. Once open, every write goes through
+    /// it; the writers stop when the last handle is dropped.
+    pub fn open_queue(&self) -> Option<TokenQueue> {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        self.queue
+            .set(tx)
+            .ok()
+            .map(|()| TokenQueue(Arc::new(Mutex::new(rx))))
     }
 
     /// Stores `tokens` (all or none), in a shared transaction.
     pub async fn insert(&self, tokens: Vec<NewOAuthToken>) -> StoreResult<()> {
-        let Some(queue) = &self.queue else {
+        let Some(queue) = self.queue.get() else {
             return self.store.insert_oauth_tokens(&tokens).await;
         };
-        let (tx, rx) = oneshot::channel();
+        let (reply, answer) = oneshot::channel();
         queue
-            .send((tokens, tx))
+            .send(PendingWrite { tokens, reply })
             .await
             .map_err(|_| StoreError::Database("the token writer has stopped".into()))?;
-        rx.await
+        answer
+            .await
             .map_err(|_| StoreError::Database("the token writer has stopped".into()))?
-    }
-}
-
-/// One writer: takes what has queued (waiting its turn at the queue while
-/// another writer takes), writes it, answers, again.
-async fn write_batches(store: Arc<dyn Store>, queue: Arc<Mutex<mpsc::Receiver<Request>>>) {
-    let mut batch = Vec::with_capacity(MOST);
-    while queue.lock().await.recv_many(&mut batch, MOST).await > 0 {
-        let rows: Vec<NewOAuthToken> = batch
-            .iter()
-            .flat_map(|(rows, _)| rows.iter().cloned())
-            .collect();
-        match store.insert_oauth_tokens(&rows).await {
-            Ok(()) => {
-                for (_, reply) in batch.drain(..) {
-                    let _ = reply.send(Ok(()));
-                }
-            }
-            // One bad issuance must not fail its neighbours: retry them
-            // one by one, each getting its own answer.
-            Err(_) if batch.len() > 1 => {
-                for (rows, reply) in batch.drain(..) {
-                    let _ = reply.send(store.insert_oauth_tokens(&rows).await);
-                }
-            }
-            Err(err) => {
-                for (_, reply) in batch.drain(..) {
-                    let _ = reply.send(Err(err.clone()));
-                }
-            }
-        }
     }
 }

@@ -13,7 +13,7 @@ mod token;
 mod user_grant;
 
 pub use authorize::{AuthorizeError, AuthorizeRequest, ValidAuthorization};
-pub use batch::TokenWriter;
+pub use batch::{PendingWrite, TokenQueue, TokenWriter};
 pub use client::Client;
 pub use introspect::{Caller, Introspection, RevokeOutcome};
 pub use pkce::s256_challenge;
