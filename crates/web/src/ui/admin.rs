@@ -158,15 +158,11 @@ pub async fn create_user(State(state): State<AppState>, form: SignedForm) -> Res
         email: fields.optional("email"),
     };
     match state.keyward.create_user(&user.actor, input).await {
-        Ok(created) => {
-            let mut response = see_other(&user_path(created.id));
-            flash::set(
-                &state,
-                &mut response,
-                &format!("User {} created.", created.username),
-            );
-            response
-        }
+        Ok(created) => flash::redirect(
+            &state,
+            &user_path(created.id),
+            &format!("User {} created.", created.username),
+        ),
         Err(err) => {
             let errors = FormErrors::from_error(&err, &["username", "password", "roles", "email"]);
             let status = super::status_of(&err);

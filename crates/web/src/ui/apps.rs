@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::browser::{PortalUser, SignedForm};
 use super::form::{Fields, FormErrors};
-use super::pages::{Layout, see_other};
+use super::pages::Layout;
 use super::secret::{self, OneTime};
 use super::when::When;
 use super::{back_with, failure, flash};
@@ -341,11 +341,7 @@ pub async fn edit(
         .update_app(&user.actor, app.client_id, input)
         .await
     {
-        Ok(app) => {
-            let mut response = see_other(&app_path(app.client_id));
-            flash::set(&state, &mut response, "OAuth app updated.");
-            response
-        }
+        Ok(app) => flash::redirect(&state, &app_path(app.client_id), "OAuth app updated."),
         Err(err) => {
             let errors = FormErrors::from_error(&err, APP_FIELDS);
             let status = super::status_of(&err);
@@ -481,11 +477,7 @@ pub async fn delete(
         Err(err) => return failure(&err),
     };
     match state.keyward.delete_app(&user.actor, app.client_id).await {
-        Ok(()) => {
-            let mut response = see_other(LIST);
-            flash::set(&state, &mut response, "OAuth app deleted.");
-            response
-        }
+        Ok(()) => flash::redirect(&state, LIST, "OAuth app deleted."),
         Err(err) => back_with(&state, &app_path(app.client_id), &err),
     }
 }

@@ -35,3 +35,10 @@ pub fn clear(state: &AppState, response: &mut Response) {
 pub fn present(headers: &HeaderMap) -> bool {
     cookies::get(headers, COOKIE).is_some()
 }
+
+/// A redirect to `location` that shows `message` there.
+pub fn redirect(state: &AppState, location: &str, message: &str) -> Response {
+    let mut response = super::pages::see_other(location);
+    set(state, &mut response, message);
+    response
+}

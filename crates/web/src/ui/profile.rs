@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::browser::{PortalUser, SignedForm};
 use super::form::FormErrors;
-use super::pages::{Layout, see_other};
+use super::pages::Layout;
 use super::when::When;
 use super::{back_with, failure, flash};
 use crate::state::AppState;
@@ -93,15 +93,11 @@ pub async fn change_password(State(state): State<AppState>, form: SignedForm) ->
         .change_own_password(&user.actor, fields.text("current"), new)
         .await
     {
-        Ok(()) => {
-            let mut response = see_other(PROFILE);
-            flash::set(
-                &state,
-                &mut response,
-                "Password changed. Your other sessions have been signed out.",
-            );
-            response
-        }
+        Ok(()) => flash::redirect(
+            &state,
+            PROFILE,
+            "Password changed. Your other sessions have been signed out.",
+        ),
         Err(err) => {
             let errors = FormErrors::from_error(&err, &["current", "new"]);
             let status = super::status_of(&err);
@@ -124,11 +120,7 @@ pub async fn end_session(
         return super::login::sign_out(State(state), form).await;
     }
     match state.keyward.end_own_session(&form.user.actor, id).await {
-        Ok(()) => {
-            let mut response = see_other(PROFILE);
-            flash::set(&state, &mut response, "That session was signed out.");
-            response
-        }
+        Ok(()) => flash::redirect(&state, PROFILE, "That session was signed out."),
         Err(err) => back_with(&state, PROFILE, &err),
     }
 }

@@ -592,15 +592,11 @@ pub async fn revoke_previous(
         .revoke_previous(&form.user.actor, None, id)
         .await
     {
-        Ok(_) => {
-            let mut response = see_other(&token_path(id));
-            flash::set(
-                &state,
-                &mut response,
-                "Previous secret revoked. Only the current secret works now.",
-            );
-            response
-        }
+        Ok(_) => flash::redirect(
+            &state,
+            &token_path(id),
+            "Previous secret revoked. Only the current secret works now.",
+        ),
         Err(err) => back_with(&state, &token_path(id), &err),
     }
 }
@@ -842,9 +838,7 @@ pub async fn edit(
             secret::show(&state, &user, &shown, "Token updated.")
         }
         Ok((updated, None)) => {
-            let mut response = see_other(&token_path(updated.token.id));
-            flash::set(&state, &mut response, "Token updated.");
-            response
+            flash::redirect(&state, &token_path(updated.token.id), "Token updated.")
         }
         Err(err) => {
             let errors = FormErrors::from_error(&err, CREATE_FIELDS);
@@ -927,15 +921,11 @@ pub async fn deactivate(
         .deactivate_token(&form.user.actor, None, id)
         .await
     {
-        Ok(_) => {
-            let mut response = see_other(&token_path(id));
-            flash::set(
-                &state,
-                &mut response,
-                "Token deactivated. It no longer works.",
-            );
-            response
-        }
+        Ok(_) => flash::redirect(
+            &state,
+            &token_path(id),
+            "Token deactivated. It no longer works.",
+        ),
         Err(err) => back_with(&state, &token_path(id), &err),
     }
 }
@@ -970,11 +960,7 @@ pub async fn delete(
         Err(err) => return failure(&err),
     };
     match state.keyward.delete_token(&form.user.actor, None, id).await {
-        Ok(()) => {
-            let mut response = see_other(LIST);
-            flash::set(&state, &mut response, "Token deleted.");
-            response
-        }
+        Ok(()) => flash::redirect(&state, LIST, "Token deleted."),
         Err(err) => back_with(&state, &token_path(id), &err),
     }
 }
