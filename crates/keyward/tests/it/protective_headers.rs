@@ -1,6 +1,7 @@
 //! Protective headers on every answer (issue 14 item 6), not only on a happy
 //! `/healthz`: JSON and HTML, successes and every kind of refusal the HTTP
-//! layer or a handler produces, each with nosniff, no referrer, no framing,
+//! layer or a handler produces, each with nosniff, a referrer policy that
+//! sends nothing to other sites (`no-referrer`; pages `same-origin`), no framing,
 //! a CSP (a strict one on the HTML pages) and, for an https deployment, HSTS.
 
 use reqwest::{Method, StatusCode};
@@ -114,7 +115,12 @@ async fn every_kind_of_answer_carries_the_protective_headers() {
                 .to_owned()
         };
         assert_eq!(header("x-content-type-options"), "nosniff", "{what}");
-        assert_eq!(header("referrer-policy"), "no-referrer", "{what}");
+        // Pages send `same-origin` (nothing to other sites): under
+        // `no-referrer` browsers send `Origin: null` on a form post, and the
+        // portal's origin check could not tell its own forms from others'.
+        let html = header("content-type").starts_with("text/html");
+        let policy = if html { "same-origin" } else { "no-referrer" };
+        assert_eq!(header("referrer-policy"), policy, "{what}");
         assert_eq!(header("x-frame-options"), "DENY", "{what}");
         assert_eq!(
             header("strict-transport-security"),
@@ -129,14 +135,20 @@ async fn every_kind_of_answer_carries_the_protective_headers() {
         );
         assert!(directives.contains(&"default-src 'none'"), "{what}: {csp}");
         if header("content-type").starts_with("text/html") {
-            // A strict page policy: nothing may run, nothing is loaded from
-            // elsewhere but images, and the base URL cannot be moved.
+            // A strict page policy: only this server's own script files
+            // may run (no inline script or style, no eval), nothing is loaded
+            // from elsewhere but images, and the base URL cannot be moved.
             assert!(directives.contains(&"base-uri 'none'"), "{what}: {csp}");
-            assert!(
-                !directives.iter().any(|d| d.starts_with("script-src")),
-                "{what}: {csp} lets scripts run"
-            );
-            assert!(!csp.contains("unsafe-eval"), "{what}: {csp}");
+            for kind in ["script-src", "style-src"] {
+                assert!(
+                    directives
+                        .iter()
+                        .filter(|d| d.starts_with(kind))
+                        .all(|d| *d == format!("{kind} 'self'")),
+                    "{what}: {csp} lets other {kind} run"
+                );
+            }
+            assert!(!csp.contains("unsafe-"), "{what}: {csp}");
             assert!(!csp.split([' ', ';']).any(|w| w == "*"), "{what}: {csp}");
             assert!(
                 h.get("cache-control")
