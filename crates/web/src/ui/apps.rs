@@ -18,7 +18,7 @@ use super::form::{Fields, FormErrors};
 use super::pages::Layout;
 use super::secret::{self, OneTime};
 use super::when::When;
-use super::{back_with, failure, flash};
+use super::{back_with, failure, flash, outcome};
 use crate::state::AppState;
 
 const LIST: &str = "/settings/api/apps";
@@ -476,8 +476,12 @@ pub async fn delete(
         Ok(app) => app,
         Err(err) => return failure(&err),
     };
-    match state.keyward.delete_app(&user.actor, app.client_id).await {
-        Ok(()) => flash::redirect(&state, LIST, "OAuth app deleted."),
-        Err(err) => back_with(&state, &app_path(app.client_id), &err),
-    }
+    let result = state.keyward.delete_app(&user.actor, app.client_id).await;
+    outcome(
+        &state,
+        result,
+        LIST,
+        "OAuth app deleted.",
+        &app_path(app.client_id),
+    )
 }

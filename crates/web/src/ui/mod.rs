@@ -90,7 +90,20 @@ pub fn back_with(state: &AppState, location: &str, err: &Error) -> axum::respons
     if let Error::Internal(detail) = err {
         tracing::error!(error = %detail, "a page's action failed");
     }
-    let mut response = pages::see_other(location);
-    flash::set(state, &mut response, &message_of(err));
-    response
+    flash::redirect(state, location, &message_of(err))
+}
+
+/// Where an action leads: on success to `done`, with `message` shown there;
+/// on a refusal back to `from`, with the refusal shown there.
+pub fn outcome<T>(
+    state: &AppState,
+    result: Result<T, Error>,
+    done: &str,
+    message: &str,
+    from: &str,
+) -> axum::response::Response {
+    match result {
+        Ok(_) => flash::redirect(state, done, message),
+        Err(err) => back_with(state, from, &err),
+    }
 }

@@ -21,7 +21,7 @@ use super::form::{Fields, FormErrors};
 use super::pages::{Layout, see_other};
 use super::secret::{self, OneTime};
 use super::when::{When, date_input, parse_date_end};
-use super::{back_with, failure, flash};
+use super::{back_with, failure, flash, outcome};
 use crate::state::AppState;
 
 const LIST: &str = "/settings/api/tokens";
@@ -587,18 +587,13 @@ pub async fn revoke_previous(
         Ok(id) => id,
         Err(err) => return failure(&err),
     };
-    match state
+    let result = state
         .keyward
         .revoke_previous(&form.user.actor, None, id)
-        .await
-    {
-        Ok(_) => flash::redirect(
-            &state,
-            &token_path(id),
-            "Previous secret revoked. Only the current secret works now.",
-        ),
-        Err(err) => back_with(&state, &token_path(id), &err),
-    }
+        .await;
+    let here = token_path(id);
+    let message = "Previous secret revoked. Only the current secret works now.";
+    outcome(&state, result, &here, message, &here)
 }
 
 #[derive(Template)]
@@ -916,18 +911,18 @@ pub async fn deactivate(
         Ok(id) => id,
         Err(err) => return failure(&err),
     };
-    match state
+    let result = state
         .keyward
         .deactivate_token(&form.user.actor, None, id)
-        .await
-    {
-        Ok(_) => flash::redirect(
-            &state,
-            &token_path(id),
-            "Token deactivated. It no longer works.",
-        ),
-        Err(err) => back_with(&state, &token_path(id), &err),
-    }
+        .await;
+    let here = token_path(id);
+    outcome(
+        &state,
+        result,
+        &here,
+        "Token deactivated. It no longer works.",
+        &here,
+    )
 }
 
 /// `GET /settings/api/tokens/{id}/delete`: the confirmation.
@@ -959,8 +954,6 @@ pub async fn delete(
         Ok(id) => id,
         Err(err) => return failure(&err),
     };
-    match state.keyward.delete_token(&form.user.actor, None, id).await {
-        Ok(()) => flash::redirect(&state, LIST, "Token deleted."),
-        Err(err) => back_with(&state, &token_path(id), &err),
-    }
+    let result = state.keyward.delete_token(&form.user.actor, None, id).await;
+    outcome(&state, result, LIST, "Token deleted.", &token_path(id))
 }
