@@ -280,6 +280,23 @@ async fn deny_sends_access_denied_and_the_api_curl_call_works() {
     );
     assert_eq!(query_param(&location, "state").as_deref(), Some("s 1"));
     assert!(query_param(&location, "code").is_none());
+    // The denial is on record as carol's, about this client; nothing granted.
+    let carol = app.login("carol").await;
+    let (status, events) = send(app.bearer(Method::GET, "/api/v1/audit", &carol)).await;
+    assert_eq!(status, StatusCode::OK, "{events}");
+    let events = events.as_array().unwrap();
+    let denied: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["action"] == "oauth.consent_denied")
+        .collect();
+    assert_eq!(denied.len(), 1, "{events:#?}");
+    assert_eq!(denied[0]["target"]["id"], client_id);
+    assert_eq!(denied[0]["actor"]["credentialKind"], "session");
+    assert!(
+        !events
+            .iter()
+            .any(|e| e["action"] == "oauth.consent_granted")
+    );
 
     // The Apinizer manual's call: form body with client id and secret.
     let (status, body) = send(app.request(Method::POST, "/oauth/token").form(&[
