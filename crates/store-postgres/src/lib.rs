@@ -2,7 +2,9 @@
 //! [`Store`] port on a connection pool, with native types (UUID, TIMESTAMPTZ,
 //! BYTEA digests, TEXT[] sets) and its own embedded migrations, so that
 //! several Keyward instances can share one database. [`notify`] carries cache
-//! invalidations between those instances over `LISTEN/NOTIFY`.
+//! invalidations between those instances over `LISTEN/NOTIFY`. The
+//! verification path's lookups run on a few pipelined `tokio-postgres`
+//! connections beside the pool ([`readers`](crate::readers)).
 //!
 //! Every time written comes from the caller (the services' `Clock`), never
 //! from the database's `now()`; every method that changes several rows runs
@@ -10,6 +12,7 @@
 
 #![forbid(unsafe_code)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -18,13 +21,17 @@ use keyward_core::store::{Store, StoreResult};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
+use crate::readers::Readers;
+
 mod attempts;
 mod audit;
 mod effects;
 mod leases;
+mod lookups;
 pub mod notify;
 mod oauth;
 mod outbox;
+mod readers;
 mod renewal;
 mod rows;
 mod sessions;
@@ -34,6 +41,7 @@ mod tokens;
 mod users;
 
 pub use notify::{ALL_PAYLOAD, INVALIDATION_CHANNEL, Invalidation};
+pub use readers::READER_APPLICATION_NAME;
 
 /// The schema, embedded from `migrations/`.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -41,15 +49,26 @@ static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// How long a query waits for a free connection before failing.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The PostgreSQL store. Cheap to clone: clones share one pool.
+/// The PostgreSQL store. Cheap to clone: clones share one pool and one set
+/// of readers.
 #[derive(Debug, Clone)]
 pub struct PgStore {
+    /// Every write and most reads, on up to `max_connections` connections.
     pool: PgPool,
+    /// The verification path's lookups, on their own connections (one per
+    /// core): [`readers`].
+    readers: Arc<Readers>,
+}
+
+/// One reader connection per core (each pipelines any number of lookups).
+fn reader_count() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 impl PgStore {
     /// Connects with a pool of at most `max_connections` (at least 1) and
-    /// brings the schema up to date. Several instances may start at once:
+    /// brings the schema up to date, then opens the readers (one connection
+    /// per core, beside the pool). Several instances may start at once:
     /// migrations take an advisory lock.
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<PgStore> {
         let pool = PgPoolOptions::new()
@@ -58,22 +77,24 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(db_error)?;
-        let store = PgStore { pool };
-        store.migrate().await?;
-        Ok(store)
+        MIGRATOR.run(&pool).await.map_err(migration_error)?;
+        let readers = Readers::open(url, reader_count()).await?;
+        Ok(PgStore {
+            pool,
+            readers: Arc::new(readers),
+        })
     }
 
     /// Applies the migrations not yet applied (already done by
     /// [`PgStore::connect`]).
     pub async fn migrate(&self) -> StoreResult<()> {
-        MIGRATOR
-            .run(&self.pool)
-            .await
-            .map_err(|e| StoreError::Database(format!("migration failed: {e}")))
+        MIGRATOR.run(&self.pool).await.map_err(migration_error)
     }
 
-    /// Closes every connection of the pool; later calls fail.
+    /// Closes every connection of the pool and the readers; later calls
+    /// fail.
     pub async fn close(&self) {
+        self.readers.close();
         self.pool.close().await;
     }
 
@@ -103,6 +124,10 @@ impl Store for PgStore {
     fn concurrent_writes(&self) -> usize {
         2
     }
+}
+
+fn migration_error(err: sqlx::migrate::MigrateError) -> StoreError {
+    StoreError::Database(format!("migration failed: {err}"))
 }
 
 /// Maps a database error: a unique violation is a [`StoreError::Conflict`]

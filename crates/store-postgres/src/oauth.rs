@@ -26,7 +26,7 @@ use sqlx::postgres::PgRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::rows::{get, owner, owner_columns};
+use crate::rows::{Columns, get};
 use crate::{PgStore, db_error, effects};
 
 /// The columns [`app`] reads, from `oauth_apps`.
@@ -76,7 +76,7 @@ fn oauth_error(err: sqlx::Error) -> StoreError {
 // ---- reading rows back (never panics: bad data is a database error) ----
 
 /// Columns: `app_columns!`.
-fn app(row: &PgRow) -> StoreResult<OAuthApp> {
+pub(crate) fn app(row: &impl Columns) -> StoreResult<OAuthApp> {
     OAuthApp::try_from(OAuthAppRow {
         client_id: get(row, "client_id")?,
         user_id: get(row, "user_id")?,
@@ -110,7 +110,7 @@ fn code(row: &PgRow) -> StoreResult<AuthCode> {
 }
 
 /// Columns: `token_columns!`.
-fn token(row: &PgRow) -> StoreResult<OAuthToken> {
+pub(crate) fn token(row: &impl Columns) -> StoreResult<OAuthToken> {
     OAuthToken::try_from(OAuthTokenRow {
         id: get(row, "id")?,
         kind: get(row, "kind")?,
@@ -274,23 +274,9 @@ impl OAuthStore for PgStore {
         .transpose()
     }
 
-    /// One query: the app joined with its owner.
+    /// One query, on the readers: the app joined with its owner.
     async fn find_app_with_owner(&self, client_id: Uuid) -> StoreResult<Option<(OAuthApp, User)>> {
-        let Some(row) = sqlx::query(concat!(
-            "SELECT a.client_id, a.user_id, a.client_name, a.description, a.redirect_uris, \
-             a.logo_uri, a.scopes, a.grant_types, a.secret_digest, a.secret_hint, \
-             a.created_at, a.updated_at, ",
-            owner_columns!(),
-            " FROM oauth_apps a JOIN users u ON u.id = a.user_id WHERE a.client_id = $1"
-        ))
-        .bind(client_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?
-        else {
-            return Ok(None);
-        };
-        Ok(Some((app(&row)?, owner(&row)?)))
+        self.readers.app_with_owner(client_id).await
     }
 
     /// Ordered by `created_at`, then `client_id`.
@@ -475,15 +461,16 @@ impl OAuthStore for PgStore {
         .await
     }
 
-    /// Stores the tokens as given, all or none (one transaction). A taken id
+    /// Stores the tokens as given, all or none (one statement). A taken id
     /// or digest is [`StoreError::Conflict`].
     async fn insert_oauth_tokens(&self, tokens: &[NewOAuthToken]) -> StoreResult<()> {
         if tokens.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await.map_err(db_error)?;
-        insert_token_rows(&mut tx, tokens).await?;
-        tx.commit().await.map_err(db_error)
+        // One statement, so its own transaction: one round trip, where
+        // BEGIN and COMMIT around it would be three.
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        insert_token_rows(&mut conn, tokens).await
     }
 
     /// Looked up by id (the primary key); the digest is compared here, in
@@ -509,37 +496,14 @@ impl OAuthStore for PgStore {
         }
     }
 
-    /// One query: the token by id joined with its app's scope and its user;
-    /// the digest is compared here, in constant time.
+    /// One query, on the readers: the token by id joined with its app's
+    /// scope and its user; the digest is compared in constant time.
     async fn find_oauth_token_grant(
         &self,
         id: Uuid,
         digest: &Digest,
     ) -> StoreResult<Option<OAuthTokenGrant>> {
-        let Some(row) = sqlx::query(concat!(
-            "SELECT t.id, t.kind, t.client_id, t.user_id, t.scopes, t.family_id, t.created_at, \
-             t.expires_at, t.used_at, t.revoked_at, t.digest, a.scopes AS app_scopes, ",
-            owner_columns!(),
-            " FROM oauth_tokens t LEFT JOIN oauth_apps a ON a.client_id = t.client_id \
-             JOIN users u ON u.id = t.user_id WHERE t.id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?
-        else {
-            return Ok(None);
-        };
-        let stored: Vec<u8> = get(&row, "digest")?;
-        if !digest.matches(&stored) {
-            return Ok(None);
-        }
-        Ok(Some(OAuthTokenGrant {
-            token: token(&row)?,
-            app_scopes: get::<Option<Vec<String>>>(&row, "app_scopes")?
-                .map(|scopes| scopes.into_iter().collect()),
-            owner: owner(&row)?,
-        }))
+        self.readers.oauth_token_grant(id, digest).await
     }
 
     /// In one transaction: `UPDATE oauth_tokens SET used_at = now WHERE id =

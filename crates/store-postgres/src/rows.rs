@@ -11,13 +11,48 @@ use keyward_core::store::StoreResult;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-/// Reads column `name`, reporting a missing or mistyped column.
-pub(crate) fn get<'r, T>(row: &'r PgRow, name: &str) -> StoreResult<T>
-where
-    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+/// A column's value as both drivers decode it: sqlx (most reads) and
+/// tokio-postgres (the verification path's reads, [`crate::readers`]), so
+/// that one decoder per record serves both.
+pub(crate) trait Value:
+    for<'r> sqlx::Decode<'r, sqlx::Postgres>
+    + sqlx::Type<sqlx::Postgres>
+    + for<'r> tokio_postgres::types::FromSql<'r>
 {
-    row.try_get(name)
-        .map_err(|e| StoreError::Database(format!("reading column {name}: {e}")))
+}
+
+impl<T> Value for T where
+    T: for<'r> sqlx::Decode<'r, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+        + for<'r> tokio_postgres::types::FromSql<'r>
+{
+}
+
+/// A row of either driver, read by column name.
+pub(crate) trait Columns {
+    /// Column `name`, reporting a missing or mistyped column.
+    fn column<T: Value>(&self, name: &str) -> StoreResult<T>;
+}
+
+impl Columns for PgRow {
+    fn column<T: Value>(&self, name: &str) -> StoreResult<T> {
+        self.try_get(name).map_err(|e| column_error(name, e))
+    }
+}
+
+impl Columns for tokio_postgres::Row {
+    fn column<T: Value>(&self, name: &str) -> StoreResult<T> {
+        self.try_get(name).map_err(|e| column_error(name, e))
+    }
+}
+
+fn column_error(name: &str, err: impl std::fmt::Display) -> StoreError {
+    StoreError::Database(format!("reading column {name}: {err}"))
+}
+
+/// Reads column `name`, reporting a missing or mistyped column.
+pub(crate) fn get<T: Value>(row: &impl Columns, name: &str) -> StoreResult<T> {
+    row.column(name)
 }
 
 /// The columns [`user`] reads, as a literal for `concat!`.
@@ -28,7 +63,7 @@ macro_rules! user_columns {
 }
 pub(crate) use user_columns;
 
-pub(crate) fn user(row: &PgRow) -> StoreResult<User> {
+pub(crate) fn user(row: &impl Columns) -> StoreResult<User> {
     User::try_from(UserRow {
         id: get(row, "id")?,
         username: get(row, "username")?,
@@ -52,7 +87,7 @@ macro_rules! owner_columns {
 pub(crate) use owner_columns;
 
 /// The user of `owner_columns!`.
-pub(crate) fn owner(row: &PgRow) -> StoreResult<User> {
+pub(crate) fn owner(row: &impl Columns) -> StoreResult<User> {
     User::try_from(UserRow {
         id: get(row, "owner_id")?,
         username: get(row, "owner_username")?,
@@ -64,7 +99,7 @@ pub(crate) fn owner(row: &PgRow) -> StoreResult<User> {
     })
 }
 
-pub(crate) fn session(row: &PgRow) -> StoreResult<Session> {
+pub(crate) fn session(row: &impl Columns) -> StoreResult<Session> {
     Ok(Session::from(SessionRow {
         id: get(row, "id")?,
         user_id: get(row, "user_id")?,
@@ -100,7 +135,7 @@ macro_rules! token_select {
 }
 pub(crate) use token_select;
 
-pub(crate) fn token(row: &PgRow) -> StoreResult<ApiToken> {
+pub(crate) fn token(row: &impl Columns) -> StoreResult<ApiToken> {
     ApiToken::try_from(ApiTokenRow {
         id: get(row, "id")?,
         user_id: get(row, "user_id")?,

@@ -10,7 +10,6 @@ use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::rows::owner_columns;
 use crate::{PgStore, db_error, effects, rows};
 
 #[async_trait]
@@ -54,24 +53,12 @@ impl SessionStore for PgStore {
         .transpose()
     }
 
-    /// One query: the session joined with its user.
+    /// One query, on the readers: the session joined with its user.
     async fn find_session_with_owner(
         &self,
         digest: &Digest,
     ) -> StoreResult<Option<(Session, User)>> {
-        let Some(row) = sqlx::query(concat!(
-            "SELECT s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, ",
-            owner_columns!(),
-            " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.digest = $1"
-        ))
-        .bind(digest.as_bytes())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?
-        else {
-            return Ok(None);
-        };
-        Ok(Some((rows::session(&row)?, rows::owner(&row)?)))
+        self.readers.session_by_digest(digest).await
     }
 
     /// Moves `last_seen_at` forward to `at`; an earlier `at` changes nothing.

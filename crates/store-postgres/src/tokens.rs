@@ -17,7 +17,7 @@ use sqlx::{PgConnection, PgExecutor};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::rows::{self, RenewalColumns, get, owner_columns, token_select};
+use crate::rows::{self, RenewalColumns, get, token_select};
 use crate::{PgStore, db_error, effects};
 
 /// The token `id` with its secrets' hints, read through `executor`.
@@ -181,29 +181,13 @@ impl TokenStore for PgStore {
         Ok(Some((rows::token(&row)?, rows::slot(&slot)?)))
     }
 
-    /// As `find_token_by_secret`, joined with the owner's row: one query.
+    /// As `find_token_by_secret`, joined with the owner's row: one query,
+    /// on the readers.
     async fn find_token_by_secret_with_owner(
         &self,
         digest: &Digest,
     ) -> StoreResult<Option<(ApiToken, SecretSlot, User)>> {
-        let Some(row) = sqlx::query(token_select!(
-            concat!(", s.slot AS matched_slot, ", owner_columns!()),
-            "JOIN token_secrets s ON s.token_id = t.id JOIN users u ON u.id = t.user_id \
-             WHERE s.digest = $1"
-        ))
-        .bind(digest.as_bytes())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?
-        else {
-            return Ok(None);
-        };
-        let slot: String = get(&row, "matched_slot")?;
-        Ok(Some((
-            rows::token(&row)?,
-            rows::slot(&slot)?,
-            rows::owner(&row)?,
-        )))
+        self.readers.token_by_secret(digest).await
     }
 
     /// The owner's tokens, oldest first (`created_at`, then `id`), filtered

@@ -471,3 +471,61 @@ async fn attempts_hold_their_limit_under_concurrency() {
     store.reset_attempts("login:victim").await.unwrap();
     teardown(db, store).await;
 }
+
+/// The verification path's lookups run on reader connections of their own;
+/// when the server ends them (a restart, an operator's
+/// `pg_terminate_backend`), the next lookups open new ones and answer, and
+/// many lookups at once share the connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_come_back_after_the_server_ends_their_connections() {
+    let (db, store) = setup().await;
+    let owner = user(&store, T0).await;
+    let (new, _) = new_token(owner.id, T0);
+    fixtures::insert(&store, &new).await;
+    let lookup = |store: PgStore| async move {
+        store
+            .find_token_by_secret_with_owner(&new.secret.digest)
+            .await
+            .map(|found| found.map(|(token, slot, user)| (token.id, slot, user.id)))
+    };
+    let expected = Some((new.id, SecretSlot::Current, owner.id));
+    assert_eq!(lookup(store.clone()).await.expect("lookup"), expected);
+
+    let killed = sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND application_name = $1",
+    )
+    .bind(keyward_store_postgres::READER_APPLICATION_NAME)
+    .fetch_all(store.pool())
+    .await
+    .expect("terminate readers");
+    assert!(
+        !killed.is_empty(),
+        "the readers are named in pg_stat_activity"
+    );
+
+    // Every connection is used in turn: each of these meets a dead one or
+    // its replacement, and all of them answer.
+    let mut lookups = tokio::task::JoinSet::new();
+    for _ in 0..64 {
+        lookups.spawn(lookup(store.clone()));
+    }
+    while let Some(answer) = lookups.join_next().await {
+        assert_eq!(answer.unwrap().expect("lookup after the kill"), expected);
+    }
+    let readers: i64 = sqlx::query(
+        "SELECT count(*) AS n FROM pg_stat_activity \
+         WHERE datname = current_database() AND application_name = $1",
+    )
+    .bind(keyward_store_postgres::READER_APPLICATION_NAME)
+    .fetch_one(store.pool())
+    .await
+    .expect("count readers")
+    .get("n");
+    assert_eq!(
+        readers,
+        killed.len() as i64,
+        "each dead connection was replaced once, not once per lookup"
+    );
+    teardown(db, store).await;
+}

@@ -1,0 +1,245 @@
+//! The connections that serve the verification path's reads (a credential
+//! with its owner, by digest or id): a few `tokio-postgres` connections, each
+//! with its statements prepared once, on which many requests' lookups are
+//! pipelined.
+//!
+//! Why not through sqlx like the other reads: sqlx gives each statement a
+//! connection of its own from the pool for the whole round trip, so every
+//! lookup is one write and one wake-up on each side, for one statement
+//! (BENCHMARKS.md: a cold verification spent ~75 µs of Keyward's CPU in two
+//! such round trips). A `tokio_postgres::Client` is shared: statements sent
+//! while others are in flight go out on the same socket behind them, the
+//! server answers them in order, and a busy moment costs one write, one read
+//! and one wake-up for many lookups. The statements are read-only point
+//! lookups, so pipelining them changes nothing about what they see.
+//!
+//! A connection that the server closed (a restart, a terminated backend) is
+//! replaced on the next read; a read that found its connection closed is
+//! retried once on a new one.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use keyward_core::error::StoreError;
+use keyward_core::store::StoreResult;
+use sqlx::ConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, Config, NoTls, Row, Statement};
+
+use crate::ACQUIRE_TIMEOUT;
+use crate::lookups::{Lookup, prepare};
+
+/// The readers' `application_name`, as `pg_stat_activity` shows them.
+pub const READER_APPLICATION_NAME: &str = "keyward-reader";
+
+/// The connections, and how to open another.
+pub(crate) struct Readers {
+    config: Config,
+    slots: Box<[Slot]>,
+    next: AtomicUsize,
+    closed: AtomicBool,
+}
+
+impl std::fmt::Debug for Readers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Readers")
+            .field("connections", &self.slots.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One connection, replaced when it closes.
+#[derive(Default)]
+struct Slot {
+    live: Mutex<Option<Arc<Reader>>>,
+    /// Held while (re)connecting, so that one task opens the replacement
+    /// and the others wait for it.
+    connecting: tokio::sync::Mutex<()>,
+}
+
+/// An open connection and its prepared statements, one per [`Lookup`].
+struct Reader {
+    client: Client,
+    statements: Vec<Statement>,
+}
+
+impl Readers {
+    /// Opens `count` (at least 1) connections to the database at `url`, the
+    /// URL the pool was opened with, whose schema is up to date.
+    pub(crate) async fn open(url: &str, count: usize) -> StoreResult<Self> {
+        let readers = Self {
+            config: reader_config(url)?,
+            slots: (0..count.max(1)).map(|_| Slot::default()).collect(),
+            next: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+        };
+        for slot in &readers.slots {
+            readers.reader(slot).await?;
+        }
+        Ok(readers)
+    }
+
+    /// Runs `lookup` with `params` on one of the connections: its one row,
+    /// or `None`.
+    pub(crate) async fn query_opt(
+        &self,
+        lookup: Lookup,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> StoreResult<Option<Row>> {
+        let slot = &self.slots[self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len()];
+        let mut retried = false;
+        loop {
+            let reader = self.reader(slot).await?;
+            match reader
+                .client
+                .query_opt(&reader.statements[lookup as usize], params)
+                .await
+            {
+                Ok(row) => return Ok(row),
+                // Sent on a connection that was already gone: once more on
+                // a new one (nothing was read, so nothing is repeated).
+                Err(e) if e.is_closed() && !retried => {
+                    slot.forget(&reader);
+                    retried = true;
+                }
+                Err(e) => return Err(read_error(e)),
+            }
+        }
+    }
+
+    /// Closes every connection; later reads fail.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        for slot in &self.slots {
+            slot.live.lock().unwrap_or_else(|p| p.into_inner()).take();
+        }
+    }
+
+    /// The slot's open connection, opening one when there is none or the
+    /// server closed it.
+    async fn reader(&self, slot: &Slot) -> StoreResult<Arc<Reader>> {
+        if let Some(reader) = slot.open() {
+            return Ok(reader);
+        }
+        let _connecting = slot.connecting.lock().await;
+        if let Some(reader) = slot.open() {
+            return Ok(reader);
+        }
+        if self.closed.load(Ordering::Acquire) {
+            return Err(StoreError::Database("the store is closed".to_owned()));
+        }
+        let reader = Arc::new(connect(&self.config).await?);
+        *slot.live.lock().unwrap_or_else(|p| p.into_inner()) = Some(reader.clone());
+        Ok(reader)
+    }
+}
+
+impl Slot {
+    fn open(&self) -> Option<Arc<Reader>> {
+        let live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        live.as_ref()
+            .filter(|reader| !reader.client.is_closed())
+            .cloned()
+    }
+
+    /// Drops `reader` if it is still this slot's connection.
+    fn forget(&self, reader: &Arc<Reader>) {
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        if live.as_ref().is_some_and(|r| Arc::ptr_eq(r, reader)) {
+            *live = None;
+        }
+    }
+}
+
+async fn connect(config: &Config) -> StoreResult<Reader> {
+    let (client, connection) = config.connect(NoTls).await.map_err(read_error)?;
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %e, "a PostgreSQL reader connection ended");
+        }
+    });
+    let statements = prepare(&client).await.map_err(read_error)?;
+    Ok(Reader { client, statements })
+}
+
+/// The readers' settings, from the URL the way sqlx reads it (so the
+/// environment's `PG*` variables and `~/.pgpass` count the same): host or
+/// socket directory, port, user, password, database and options; the
+/// application name is [`READER_APPLICATION_NAME`]. Keyward is built without TLS for PostgreSQL, as its pool is: a
+/// URL that requires TLS is refused there first.
+fn reader_config(url: &str) -> StoreResult<Config> {
+    let options: PgConnectOptions = url
+        .parse()
+        .map_err(|e| StoreError::Database(format!("bad PostgreSQL URL: {e}")))?;
+    let mut config = Config::new();
+    match options.get_socket() {
+        Some(dir) => config.host_path(dir),
+        None => config.host(options.get_host()),
+    };
+    config
+        .port(options.get_port())
+        .user(options.get_username())
+        .application_name(READER_APPLICATION_NAME)
+        .connect_timeout(ACQUIRE_TIMEOUT);
+    if let Some(database) = options.get_database() {
+        config.dbname(database);
+    }
+    if let Some(extra) = options.get_options() {
+        config.options(extra);
+    }
+    // sqlx resolves the password (URL, PGPASSWORD, ~/.pgpass) and writes it
+    // into its own URL, percent-encoded.
+    if let Some(password) = options.to_url_lossy().password() {
+        let password = percent_encoding::percent_decode_str(password)
+            .decode_utf8()
+            .map_err(|e| StoreError::Database(format!("bad PostgreSQL password encoding: {e}")))?;
+        config.password(password.as_bytes());
+    }
+    config.ssl_mode(match options.get_ssl_mode() {
+        PgSslMode::Disable | PgSslMode::Allow | PgSslMode::Prefer => {
+            tokio_postgres::config::SslMode::Disable
+        }
+        _ => tokio_postgres::config::SslMode::Require,
+    });
+    Ok(config)
+}
+
+/// A tokio-postgres failure, as the store reports it.
+fn read_error(err: tokio_postgres::Error) -> StoreError {
+    StoreError::Database(err.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readers_connect_where_the_pool_does() {
+        let config =
+            reader_config("postgres://kw:p%40ss%2Fword@db.example:6543/keyward?options=-c%20x%3D1")
+                .unwrap();
+        assert_eq!(
+            config.get_hosts(),
+            [tokio_postgres::config::Host::Tcp("db.example".into())]
+        );
+        assert_eq!(config.get_ports(), [6543]);
+        assert_eq!(config.get_user(), Some("kw"));
+        assert_eq!(config.get_password(), Some(&b"p@ss/word"[..]));
+        assert_eq!(config.get_dbname(), Some("keyward"));
+        assert_eq!(config.get_options(), Some("-c x=1"));
+        assert_eq!(config.get_application_name(), Some(READER_APPLICATION_NAME));
+    }
+
+    #[test]
+    fn a_socket_directory_is_a_socket_host() {
+        let config = reader_config("postgres:///keyward?host=/var/run/postgresql").unwrap();
+        assert_eq!(
+            config.get_hosts(),
+            [tokio_postgres::config::Host::Unix(
+                "/var/run/postgresql".into()
+            )]
+        );
+        assert_eq!(config.get_dbname(), Some("keyward"));
+    }
+}
