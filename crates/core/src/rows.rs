@@ -19,7 +19,7 @@ use crate::error::StoreError;
 use crate::model::{
     ApiToken, AuthCode, Channel, DeliveryAttempt, DeliveryStatus, GrantType, OAuthApp, OAuthToken,
     OAuthTokenKind, OutboxMessage, PreviousSecret, RenewalKey, RenewalPolicy, SecretSlot, Session,
-    TokenState, User, UserStatus,
+    TokenCredential, TokenState, User, UserStatus,
 };
 use crate::secret::Digest;
 
@@ -173,6 +173,57 @@ impl TryFrom<ApiTokenRow> for ApiToken {
             previous,
             renewal,
             renewed_to: row.renewed_to,
+        })
+    }
+}
+
+/// `token_secrets` (the matched secret) joined with its `api_tokens` row:
+/// the verification path's read.
+#[derive(Debug, Clone)]
+pub struct TokenCredentialRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub scopes: Vec<String>,
+    pub applications: Vec<String>,
+    pub state: String,
+    pub expires_at: Option<OffsetDateTime>,
+    pub created_at: OffsetDateTime,
+    /// The matched secret's `slot` and `expires_at`.
+    pub slot: String,
+    pub secret_expires_at: Option<OffsetDateTime>,
+}
+
+impl TryFrom<TokenCredentialRow> for TokenCredential {
+    type Error = StoreError;
+
+    fn try_from(row: TokenCredentialRow) -> Result<Self, StoreError> {
+        let id = row.id;
+        let state = TokenState::parse(&row.state)
+            .ok_or_else(|| bad(format!("token {id}: unknown state {:?}", row.state)))?;
+        let slot = secret_slot(&row.slot)?;
+        match (slot, row.secret_expires_at) {
+            (SecretSlot::Current, None) | (SecretSlot::Previous, Some(_)) => {}
+            (SecretSlot::Current, Some(_)) => {
+                return Err(bad(format!(
+                    "token {id}: a current secret with an end of grace"
+                )));
+            }
+            (SecretSlot::Previous, None) => {
+                return Err(bad(format!(
+                    "token {id}: previous secret without an end of grace"
+                )));
+            }
+        }
+        Ok(TokenCredential {
+            id,
+            user_id: row.user_id,
+            scopes: row.scopes.into_iter().collect(),
+            applications: row.applications.into_iter().collect(),
+            state,
+            expires_at: row.expires_at,
+            created_at: row.created_at,
+            slot,
+            grace_ends_at: row.secret_expires_at,
         })
     }
 }

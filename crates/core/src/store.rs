@@ -21,8 +21,8 @@ use crate::model::{
     ApiToken, AttemptVerdict, AuditEvent, AuditFilter, AuthCode, DeliveryAttempt, NewApiToken,
     NewAuthCode, NewOAuthApp, NewOAuthToken, NewOutboxMessage, NewSession, NewTokenSecret, NewUser,
     OAuthApp, OAuthAppUpdate, OAuthToken, OutboxMessage, PageRequest, RenewalKey,
-    RenewalRedemption, RenewalStart, SecretSlot, Session, SessionDevice, TokenFilter, TokenUpdate,
-    TokenUsage, User, UserFilter, UserUpdate,
+    RenewalRedemption, RenewalStart, SecretSlot, Session, SessionDevice, TokenCredential,
+    TokenFilter, TokenUpdate, TokenUsage, User, UserFilter, UserUpdate,
 };
 use crate::scope::ScopeSet;
 use crate::secret::Digest;
@@ -175,12 +175,15 @@ pub trait TokenStore: Send + Sync {
         &self,
         digest: &Digest,
     ) -> StoreResult<Option<(ApiToken, SecretSlot)>>;
-    /// As [`Self::find_token_by_secret`], with the token's owner, in one
-    /// query: what verifying a secret reads on a cache miss.
-    async fn find_token_by_secret_with_owner(
+    /// What verifying a secret reads on a cache miss, in one query: of the
+    /// token the digest belongs to, what its check needs (with the slot
+    /// that matched), and the token's owner. Equals
+    /// `TokenCredential::of(token, slot)` for what
+    /// [`Self::find_token_by_secret`] finds.
+    async fn find_token_credential(
         &self,
         digest: &Digest,
-    ) -> StoreResult<Option<(ApiToken, SecretSlot, User)>>;
+    ) -> StoreResult<Option<(TokenCredential, User)>>;
     /// A page of tokens matching `filter` as of `now`, ordered by
     /// `(created_at, id)`.
     async fn list_tokens(

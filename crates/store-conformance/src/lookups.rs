@@ -4,7 +4,9 @@
 //! for an unknown secret, a wrong digest or a deleted credential.
 
 use keyward_core::effects::SideEffects;
-use keyward_core::model::{NewOAuthToken, OAuthAppUpdate, UserStatus, UserUpdate};
+use keyward_core::model::{
+    NewOAuthToken, OAuthAppUpdate, SecretSlot, TokenCredential, UserStatus, UserUpdate,
+};
 use keyward_core::secret::SecretKind;
 use keyward_core::store::{OAuthTokenGrant, Store, UserChange};
 use time::Duration;
@@ -13,8 +15,8 @@ use crate::fixtures::{T0, id, insert, new_session, new_token, renewal, secret, u
 use crate::oauth::{access, app};
 
 /// By either secret of a rotated token (with expiry, renewal policy and
-/// applications), the token, the slot and the owner; a disabled owner is
-/// read as disabled.
+/// applications), what checking it needs, the slot and the owner, as the
+/// separate reads give them; a disabled owner is read as disabled.
 pub async fn token_with_owner(store: &dyn Store) {
     let owner = user(store, T0).await;
     let (mut new, _) = new_token(owner.id, T0);
@@ -25,11 +27,12 @@ pub async fn token_with_owner(store: &dyn Store) {
     insert(store, &new).await;
     let second = secret(SecretKind::ApiToken);
     let t1 = T0 + Duration::hours(1);
+    let grace_end = t1 + Duration::days(1);
     store
         .rotate_token(
             new.id,
             &second.stored,
-            Some(t1 + Duration::days(1)),
+            Some(grace_end),
             None,
             t1,
             &SideEffects::none(),
@@ -37,17 +40,31 @@ pub async fn token_with_owner(store: &dyn Store) {
         .await
         .expect("rotate_token")
         .expect("exists");
-    for digest in [&first.digest, &second.stored.digest] {
+    for (digest, expected_slot, grace) in [
+        (&first.digest, SecretSlot::Previous, Some(grace_end)),
+        (&second.stored.digest, SecretSlot::Current, None),
+    ] {
         let (token, slot) = store
             .find_token_by_secret(digest)
             .await
             .expect("find_token_by_secret")
             .expect("found");
         let joined = store
-            .find_token_by_secret_with_owner(digest)
+            .find_token_credential(digest)
             .await
-            .expect("find_token_by_secret_with_owner");
-        assert_eq!(joined, Some((token, slot, owner.clone())));
+            .expect("find_token_credential");
+        assert_eq!(
+            joined,
+            Some((TokenCredential::of(&token, slot), owner.clone()))
+        );
+        let (credential, _) = joined.expect("found");
+        assert_eq!(credential.slot, expected_slot);
+        assert_eq!(
+            credential.grace_ends_at, grace,
+            "the grace of the matched secret"
+        );
+        assert_eq!(credential.expires_at, Some(T0 + Duration::days(90)));
+        assert!(credential.applications.contains("billing"));
     }
     let UserChange::Done(disabled) = store
         .update_user(
@@ -64,10 +81,10 @@ pub async fn token_with_owner(store: &dyn Store) {
     else {
         panic!("update_user did not disable the owner");
     };
-    let (_, _, read) = store
-        .find_token_by_secret_with_owner(&second.stored.digest)
+    let (_, read) = store
+        .find_token_credential(&second.stored.digest)
         .await
-        .expect("find_token_by_secret_with_owner")
+        .expect("find_token_credential")
         .expect("found");
     assert_eq!(read, disabled, "the owner as stored now");
     assert_eq!(read.status, UserStatus::Disabled);
@@ -75,7 +92,7 @@ pub async fn token_with_owner(store: &dyn Store) {
     let unknown = secret(SecretKind::ApiToken).stored.digest;
     assert!(
         store
-            .find_token_by_secret_with_owner(&unknown)
+            .find_token_credential(&unknown)
             .await
             .expect("unknown digest")
             .is_none()
@@ -88,7 +105,7 @@ pub async fn token_with_owner(store: &dyn Store) {
     );
     assert!(
         store
-            .find_token_by_secret_with_owner(&second.stored.digest)
+            .find_token_credential(&second.stored.digest)
             .await
             .expect("deleted token")
             .is_none()

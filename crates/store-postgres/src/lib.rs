@@ -56,19 +56,24 @@ pub struct PgStore {
     /// Every write and most reads, on up to `max_connections` connections.
     pool: PgPool,
     /// The verification path's lookups, on their own connections (one per
-    /// core): [`readers`].
+    /// two cores): [`readers`].
     readers: Arc<Readers>,
 }
 
-/// One reader connection per core (each pipelines any number of lookups).
+/// One reader connection per two cores, at least one. Each pipelines any
+/// number of lookups, and the deeper its pipeline, the fewer wake-ups per
+/// lookup on both sides: on two cores one connection answered cold
+/// verifications faster than two (BENCHMARKS.md). With more cores, more
+/// backends share the database's work.
 fn reader_count() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (cores / 2).max(1)
 }
 
 impl PgStore {
     /// Connects with a pool of at most `max_connections` (at least 1) and
     /// brings the schema up to date, then opens the readers (one connection
-    /// per core, beside the pool). Several instances may start at once:
+    /// per two cores, beside the pool). Several instances may start at once:
     /// migrations take an advisory lock.
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<PgStore> {
         let pool = PgPoolOptions::new()

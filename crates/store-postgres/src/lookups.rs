@@ -3,14 +3,15 @@
 //! are decoded by the same functions as every other read of those records
 //! ([`crate::rows`]), and [`keyward_core::rows`] judges them.
 
-use keyward_core::model::{ApiToken, OAuthApp, SecretSlot, Session, User};
+use keyward_core::model::{OAuthApp, Session, TokenCredential, User};
+use keyward_core::rows::TokenCredentialRow;
 use keyward_core::secret::Digest;
 use keyward_core::store::{OAuthTokenGrant, StoreResult};
 use tokio_postgres::{Client, Statement};
 use uuid::Uuid;
 
 use crate::readers::Readers;
-use crate::rows::{self, get, owner, owner_columns, token_select};
+use crate::rows::{self, Columns, get, owner, owner_columns};
 
 /// The lookups, each prepared once per reader connection.
 #[derive(Debug, Clone, Copy)]
@@ -31,10 +32,16 @@ impl Lookup {
 
     fn sql(self) -> &'static str {
         match self {
-            Lookup::TokenBySecret => token_select!(
-                concat!(", s.slot AS matched_slot, ", owner_columns!()),
-                "JOIN token_secrets s ON s.token_id = t.id JOIN users u ON u.id = t.user_id \
-                 WHERE s.digest = $1"
+            // Only what the check needs: three relations and few columns
+            // (the whole token, with both secrets' hints, is five relations
+            // and thrice the columns, and PostgreSQL's CPU per statement
+            // grows with both).
+            Lookup::TokenBySecret => concat!(
+                "SELECT t.id, t.user_id, t.scopes, t.applications, t.state, t.expires_at, \
+                 t.created_at, s.slot, s.expires_at AS secret_expires_at, ",
+                owner_columns!(),
+                " FROM token_secrets s JOIN api_tokens t ON t.id = s.token_id \
+                 JOIN users u ON u.id = t.user_id WHERE s.digest = $1"
             ),
             Lookup::SessionByDigest => concat!(
                 "SELECT s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, ",
@@ -71,20 +78,19 @@ pub(crate) async fn prepare(client: &Client) -> Result<Vec<Statement>, tokio_pos
 }
 
 impl Readers {
-    /// The token owning the secret with this digest, in whatever state, the
-    /// slot that matched, and its owner.
-    pub(crate) async fn token_by_secret(
+    /// Of the token owning the secret with this digest, in whatever state,
+    /// what checking it needs, and its owner.
+    pub(crate) async fn token_credential(
         &self,
         digest: &Digest,
-    ) -> StoreResult<Option<(ApiToken, SecretSlot, User)>> {
+    ) -> StoreResult<Option<(TokenCredential, User)>> {
         let Some(row) = self
             .query_opt(Lookup::TokenBySecret, &[&digest.as_bytes()])
             .await?
         else {
             return Ok(None);
         };
-        let slot: String = get(&row, "matched_slot")?;
-        Ok(Some((rows::token(&row)?, rows::slot(&slot)?, owner(&row)?)))
+        Ok(Some((token_credential(&row)?, owner(&row)?)))
     }
 
     pub(crate) async fn session_by_digest(
@@ -131,4 +137,18 @@ impl Readers {
         };
         Ok(Some((crate::oauth::app(&row)?, owner(&row)?)))
     }
+}
+
+fn token_credential(row: &impl Columns) -> StoreResult<TokenCredential> {
+    TokenCredential::try_from(TokenCredentialRow {
+        id: get(row, "id")?,
+        user_id: get(row, "user_id")?,
+        scopes: get(row, "scopes")?,
+        applications: get(row, "applications")?,
+        state: get(row, "state")?,
+        expires_at: get(row, "expires_at")?,
+        created_at: get(row, "created_at")?,
+        slot: get(row, "slot")?,
+        secret_expires_at: get(row, "secret_expires_at")?,
+    })
 }

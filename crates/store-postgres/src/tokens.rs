@@ -8,8 +8,8 @@
 use async_trait::async_trait;
 use keyward_core::effects::SideEffects;
 use keyward_core::model::{
-    ApiToken, NewApiToken, NewTokenSecret, PageRequest, SecretSlot, TokenFilter, TokenUpdate,
-    TokenUsage, User,
+    ApiToken, NewApiToken, NewTokenSecret, PageRequest, SecretSlot, TokenCredential, TokenFilter,
+    TokenUpdate, TokenUsage, User,
 };
 use keyward_core::secret::Digest;
 use keyward_core::store::{InsertToken, RenewOutcome, RenewalLimit, StoreResult, TokenStore};
@@ -181,13 +181,12 @@ impl TokenStore for PgStore {
         Ok(Some((rows::token(&row)?, rows::slot(&slot)?)))
     }
 
-    /// As `find_token_by_secret`, joined with the owner's row: one query,
-    /// on the readers.
-    async fn find_token_by_secret_with_owner(
+    /// One query, on the readers.
+    async fn find_token_credential(
         &self,
         digest: &Digest,
-    ) -> StoreResult<Option<(ApiToken, SecretSlot, User)>> {
-        self.readers.token_by_secret(digest).await
+    ) -> StoreResult<Option<(TokenCredential, User)>> {
+        self.readers.token_credential(digest).await
     }
 
     /// The owner's tokens, oldest first (`created_at`, then `id`), filtered

@@ -484,9 +484,9 @@ async fn readers_come_back_after_the_server_ends_their_connections() {
     fixtures::insert(&store, &new).await;
     let lookup = |store: PgStore| async move {
         store
-            .find_token_by_secret_with_owner(&new.secret.digest)
+            .find_token_credential(&new.secret.digest)
             .await
-            .map(|found| found.map(|(token, slot, user)| (token.id, slot, user.id)))
+            .map(|found| found.map(|(token, user)| (token.id, token.slot, user.id)))
     };
     let expected = Some((new.id, SecretSlot::Current, owner.id));
     assert_eq!(lookup(store.clone()).await.expect("lookup"), expected);

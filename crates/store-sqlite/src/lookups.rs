@@ -4,10 +4,8 @@
 //! judges them, as for every other read.
 
 use keyward_core::error::StoreError;
-use keyward_core::model::{ApiToken, OAuthApp, OAuthToken, SecretSlot, Session, User};
-use keyward_core::rows::{
-    ApiTokenRow, OAuthAppRow, OAuthTokenRow, SessionRow, UserRow, secret_slot,
-};
+use keyward_core::model::{OAuthApp, OAuthToken, Session, TokenCredential, User};
+use keyward_core::rows::{OAuthAppRow, OAuthTokenRow, SessionRow, TokenCredentialRow, UserRow};
 use keyward_core::secret::Digest;
 use keyward_core::store::{OAuthTokenGrant, StoreResult};
 use rusqlite::types::FromSql;
@@ -27,14 +25,14 @@ macro_rules! owner_columns {
     };
 }
 
-const TOKEN_BY_SECRET: &str = concat!(
-    "SELECT s.slot, ",
-    crate::tokens::token_columns!(),
-    ", ",
+/// Only what the check needs of the token: no other secret's row, no
+/// renewal policy.
+const TOKEN_CREDENTIAL: &str = concat!(
+    "SELECT t.id, t.user_id, t.scopes, t.applications, t.state, t.expires_at, t.created_at, \
+     s.slot, s.expires_at AS secret_expires_at, ",
     owner_columns!(),
-    " FROM token_secrets s JOIN api_tokens t ON t.id = s.token_id",
-    crate::tokens::secret_joins!(),
-    "JOIN users u ON u.id = t.user_id WHERE s.digest = ?1"
+    " FROM token_secrets s JOIN api_tokens t ON t.id = s.token_id \
+     JOIN users u ON u.id = t.user_id WHERE s.digest = ?1"
 );
 
 const SESSION_BY_DIGEST: &str = concat!(
@@ -60,20 +58,16 @@ const APP_WITH_OWNER: &str = concat!(
 );
 
 impl Readers {
-    pub(crate) fn token_by_secret(
+    pub(crate) fn token_credential(
         &self,
         digest: &Digest,
-    ) -> StoreResult<Option<(ApiToken, SecretSlot, User)>> {
+    ) -> StoreResult<Option<(TokenCredential, User)>> {
         self.read(|conn| {
-            let mut statement = conn.prepare_cached(TOKEN_BY_SECRET).map_err(read_error)?;
+            let mut statement = conn.prepare_cached(TOKEN_CREDENTIAL).map_err(read_error)?;
             let found = statement
                 .query_row([digest.as_bytes()], |row| {
                     let c = &mut Columns::new(row);
-                    Ok((|| {
-                        let slot = secret_slot(&c.get::<String>("slot")?)?;
-                        let token = api_token(c)?;
-                        Ok((token, slot, owner(c)?))
-                    })())
+                    Ok(token_credential(c).and_then(|t| Ok((t, owner(c)?))))
                 })
                 .optional()
                 .map_err(read_error)?;
@@ -223,31 +217,18 @@ fn owner(c: &mut Columns<'_, '_>) -> StoreResult<User> {
     })
 }
 
-/// Columns: `token_columns!` of [`crate::tokens`].
-fn api_token(c: &mut Columns<'_, '_>) -> StoreResult<ApiToken> {
-    ApiToken::try_from(ApiTokenRow {
+/// Columns: those of [`TOKEN_CREDENTIAL`] before the owner's.
+fn token_credential(c: &mut Columns<'_, '_>) -> StoreResult<TokenCredential> {
+    TokenCredential::try_from(TokenCredentialRow {
         id: c.id("id")?,
         user_id: c.id("user_id")?,
-        name: c.get("name")?,
-        description: c.get("description")?,
         scopes: c.list("scopes")?,
         applications: c.list("applications")?,
         state: c.get("state")?,
         expires_at: c.opt_time("expires_at")?,
         created_at: c.time("created_at")?,
-        updated_at: c.time("updated_at")?,
-        last_used_at: c.opt_time("last_used_at")?,
-        last_used_ip: c.get("last_used_ip")?,
-        renewal_every_days: c.get("renewal_every_days")?,
-        renewal_callback_url: c.get("renewal_callback_url")?,
-        renewal_mail_recipient: c.get("renewal_mail_recipient")?,
-        renewal_secret_seed: c.get("renewal_secret_seed")?,
-        renewal_next_at: c.opt_time("renewal_next_at")?,
-        renewal_last_at: c.opt_time("renewal_last_at")?,
-        renewed_to: c.opt_id("renewed_to")?,
-        current_hint: c.get("hint")?,
-        previous_hint: c.get("previous_hint")?,
-        previous_expires_at: c.opt_time("previous_expires_at")?,
+        slot: c.get("slot")?,
+        secret_expires_at: c.opt_time("secret_expires_at")?,
     })
 }
 

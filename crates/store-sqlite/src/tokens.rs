@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use keyward_core::effects::SideEffects;
 use keyward_core::error::StoreError;
 use keyward_core::model::{
-    ApiToken, NewApiToken, NewTokenSecret, PageRequest, SecretSlot, TokenFilter, TokenUpdate,
-    TokenUsage, User,
+    ApiToken, NewApiToken, NewTokenSecret, PageRequest, SecretSlot, TokenCredential, TokenFilter,
+    TokenUpdate, TokenUsage, User,
 };
 use keyward_core::secret::Digest;
 use keyward_core::store::{InsertToken, RenewOutcome, RenewalLimit, StoreResult, TokenStore};
@@ -42,7 +42,6 @@ macro_rules! secret_joins {
           LEFT JOIN token_secrets prev ON prev.token_id = t.id AND prev.slot = 'previous' "
     };
 }
-pub(crate) use {secret_joins, token_columns};
 
 /// One token by id, on any executor (the pool or a transaction).
 pub(crate) async fn fetch_token<'c, E>(executor: E, id: Uuid) -> StoreResult<Option<ApiToken>>
@@ -192,13 +191,12 @@ impl TokenStore for SqliteStore {
         Ok(Some((rows::token(&row)?, rows::slot(&row)?)))
     }
 
-    /// One query on the readers: the token owning the secret, its slot and
-    /// its owner.
-    async fn find_token_by_secret_with_owner(
+    /// One query, on the readers.
+    async fn find_token_credential(
         &self,
         digest: &Digest,
-    ) -> StoreResult<Option<(ApiToken, SecretSlot, User)>> {
-        self.readers.token_by_secret(digest)
+    ) -> StoreResult<Option<(TokenCredential, User)>> {
+        self.readers.token_credential(digest)
     }
 
     /// Filters in SQL on the status derived at `now` (active: state active

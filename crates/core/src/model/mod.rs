@@ -24,6 +24,6 @@ pub use renewal::{NewRenewalKey, RenewalKey, RenewalRedemption, RenewalStart};
 pub use session::{NewSession, Session, SessionDevice};
 pub use token::{
     AgeStatus, ApiToken, NewApiToken, NewTokenSecret, PreviousSecret, RenewalPolicy, SecretSlot,
-    TokenFilter, TokenState, TokenStatus, TokenUpdate, TokenUsage,
+    TokenCredential, TokenFilter, TokenState, TokenStatus, TokenUpdate, TokenUsage,
 };
 pub use user::{NewUser, User, UserFilter, UserStatus, UserUpdate, Username};

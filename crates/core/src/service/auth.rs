@@ -185,12 +185,7 @@ impl Keyward {
     }
 
     async fn load_api_token(&self, digest: &Digest, now: OffsetDateTime) -> Result<Loaded> {
-        let Some((token, slot, owner)) = self
-            .inner
-            .store
-            .find_token_by_secret_with_owner(digest)
-            .await?
-        else {
+        let Some((token, owner)) = self.inner.store.find_token_credential(digest).await? else {
             return Ok(Loaded::rejected(Rejection::NotFound));
         };
         let about = |rejection| Loaded {
@@ -207,12 +202,9 @@ impl Keyward {
             return Ok(about(Rejection::Expired));
         }
         let mut expires_at = token.expires_at;
-        if slot == SecretSlot::Previous {
-            match token.live_previous(now) {
-                Some(prev) => {
-                    expires_at =
-                        Some(expires_at.map_or(prev.expires_at, |e| e.min(prev.expires_at)));
-                }
+        if token.slot == SecretSlot::Previous {
+            match token.grace_ends_at.filter(|end| *end > now) {
+                Some(end) => expires_at = Some(expires_at.map_or(end, |e| e.min(end))),
                 None => return Ok(about(Rejection::Expired)),
             }
         }
