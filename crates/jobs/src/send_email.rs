@@ -1,10 +1,15 @@
 //! Sending one e-mail over SMTP with `lettre`: `smtp://` (STARTTLS when the
 //! server offers it), `smtps://` (TLS from the start), credentials from the
-//! URL; a plain-text body with an HTML alternative.
+//! URL; a plain-text body with an HTML alternative. The server's certificate
+//! is verified against the system's roots and, when `smtp_ca_file` is set,
+//! the CAs in that file (an internal relay's own CA).
 
+use std::path::PathBuf;
+
+use anyhow::Context;
 use lettre::message::{Mailbox, MultiPart, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::mail_templates::Mail;
@@ -17,6 +22,9 @@ pub struct MailSettings {
     pub smtp_url: String,
     /// The sender address.
     pub from: String,
+    /// A PEM file of CA certificates trusted for the server's certificate,
+    /// besides the system's.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// An SMTP client for one server.
@@ -39,9 +47,10 @@ impl Mailer {
             .host_str()
             .ok_or_else(|| anyhow::anyhow!("smtp_url has no host"))?
             .to_owned();
+        let parameters = tls_parameters(&host, settings)?;
         let (tls, default_port) = match url.scheme() {
-            "smtp" => (Tls::Opportunistic(TlsParameters::new(host.clone())?), 25),
-            "smtps" => (Tls::Wrapper(TlsParameters::new(host.clone())?), 465),
+            "smtp" => (Tls::Opportunistic(parameters), 25),
+            "smtps" => (Tls::Wrapper(parameters), 465),
             other => anyhow::bail!("smtp_url must be smtp:// or smtps:// (got {other}://)"),
         };
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host)
@@ -84,6 +93,19 @@ impl Mailer {
             Err(err) => Err(format!("SMTP: {err}")),
         }
     }
+}
+
+/// TLS for `host`: the system's roots, plus the CAs of `smtp_ca_file`.
+fn tls_parameters(host: &str, settings: &MailSettings) -> anyhow::Result<TlsParameters> {
+    let mut builder = TlsParameters::builder(host.to_owned());
+    if let Some(path) = &settings.ca_file {
+        let pem = std::fs::read(path)
+            .with_context(|| format!("smtp_ca_file: cannot read {}", path.display()))?;
+        let cas = Certificate::from_pem(&pem)
+            .map_err(|e| anyhow::anyhow!("smtp_ca_file {}: {e}", path.display()))?;
+        builder = builder.add_root_certificate(cas);
+    }
+    Ok(builder.build_rustls()?)
 }
 
 fn percent_decode(s: &str) -> String {

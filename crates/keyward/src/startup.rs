@@ -78,6 +78,7 @@ pub fn job_settings(config: &Config, instance_id: String) -> JobSettings {
         mail: config.mail.smtp_url.clone().map(|smtp_url| MailSettings {
             smtp_url,
             from: config.mail.mail_from.clone().unwrap_or_default(),
+            ca_file: config.mail.smtp_ca_file.clone(),
         }),
         instance_id,
     }

@@ -1,6 +1,8 @@
 //! Outgoing mail: the SMTP server, the sender address, and when owners are
 //! told that a token expires.
 
+use std::path::PathBuf;
+
 use anyhow::{Context, bail};
 use keyward_core::config::Settings;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -11,6 +13,9 @@ pub struct MailConfig {
     /// SMTP server for notices: `smtp://host:port` (STARTTLS when offered)
     /// or `smtps://host:port`, with optional `user:password@`.
     pub smtp_url: Option<String>,
+    /// A PEM file of CA certificates to trust for the SMTP server's
+    /// certificate besides the system's (a relay with an internal CA).
+    pub smtp_ca_file: Option<PathBuf>,
     pub mail_from: Option<String>,
     /// Days before expiry at which owners are mailed a notice.
     #[serde(deserialize_with = "day_list")]
@@ -21,6 +26,7 @@ impl Default for MailConfig {
     fn default() -> Self {
         Self {
             smtp_url: None,
+            smtp_ca_file: None,
             mail_from: None,
             expiry_notice_days: Settings::default().expiry_notice_days,
         }
@@ -36,6 +42,13 @@ impl MailConfig {
             }
             if self.mail_from.is_none() {
                 bail!("mail_from must be set when smtp_url is");
+            }
+        }
+        if let Some(path) = &self.smtp_ca_file {
+            let pem = std::fs::read_to_string(path)
+                .with_context(|| format!("smtp_ca_file: cannot read {}", path.display()))?;
+            if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                bail!("smtp_ca_file: {} holds no PEM certificate", path.display());
             }
         }
         if self

@@ -345,4 +345,30 @@ mod tests {
         c.scopes.roles = BTreeMap::from([("r".into(), vec!["ghost".into()])]);
         assert!(c.validate().unwrap_err().to_string().contains("ghost"));
     }
+
+    #[test]
+    fn the_smtp_ca_file_must_hold_a_certificate() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("not-a-cert.pem", "hello")?;
+            let mut c = Config::default();
+            c.mail.smtp_ca_file = Some("missing.pem".into());
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains("smtp_ca_file"), "{err}");
+            c.mail.smtp_ca_file = Some("not-a-cert.pem".into());
+            let err = c.validate().unwrap_err().to_string();
+            assert!(
+                err.contains("smtp_ca_file") && err.contains("no PEM"),
+                "{err}"
+            );
+            jail.create_file(
+                "relay-ca.pem",
+                "-----BEGIN CERTIFICATE-----\nMA==\n-----END CERTIFICATE-----\n",
+            )?;
+            jail.set_env("KEYWARD_SMTP_CA_FILE", "relay-ca.pem");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.mail.smtp_ca_file, Some("relay-ca.pem".into()));
+            c.validate().map_err(|e| e.to_string())?;
+            Ok(())
+        });
+    }
 }

@@ -1,11 +1,13 @@
 //! E-mail through the outbox, read from a real SMTP sink: the renewal
 //! notice to the policy's `mailRecipient`, and the expiry notices to a
-//! token's owner, each once per token and threshold.
+//! token's owner, each once per token and threshold; and over STARTTLS and
+//! `smtps://` to a relay whose certificate only `smtp_ca_file` makes
+//! trusted.
 
 use std::time::Duration as StdDuration;
 
 use keyward_core::service::{Actor, CreateUser};
-use keyward_testkit::{SmtpSink, WebhookReceiver};
+use keyward_testkit::{SinkTls, SmtpSink, WebhookReceiver};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use time::Duration;
@@ -189,4 +191,72 @@ async fn without_smtp_no_mail_is_queued() {
     let log = crate::renewal::deliveries(&app, &session, token["id"].as_str().unwrap()).await;
     assert!(log.is_empty(), "{log:?}");
     app.stop().await;
+}
+
+/// A server whose mail goes to `sink`, trusting `ca_file` for its
+/// certificate.
+async fn tls_mail_app(sink: &SmtpSink, ca_file: Option<std::path::PathBuf>) -> TestApp {
+    let url = sink.url();
+    TestApp::spawn_with(move |c| {
+        c.jobs.jobs_poll_seconds = 1;
+        c.mail.smtp_url = Some(url);
+        c.mail.smtp_ca_file = ca_file;
+        c.mail.mail_from = Some("keyward@example.com".into());
+    })
+    .await
+}
+
+/// Queues one expiry notice for a new owner.
+async fn queue_one_notice(app: &TestApp) {
+    let session = owner_with_email(app, "tlsowner", "tls-owner@example.com").await;
+    app.create_token(
+        &session,
+        json!({"name": "soon", "scopes": ["iguide.list"],
+               "expiresAt": at(app, Duration::days(3))}),
+    )
+    .await;
+}
+
+/// A relay with STARTTLS (`smtp://`) and one speaking TLS from the start
+/// (`smtps://`), each with a certificate from a CA of its own, named in
+/// `smtp_ca_file`: the notice arrives, encrypted.
+#[tokio::test]
+async fn mail_goes_encrypted_to_a_relay_whose_ca_is_in_smtp_ca_file() {
+    for mode in [SinkTls::StartTls, SinkTls::Wrapper] {
+        let sink = SmtpSink::start_tls(mode).await;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ca_file = dir.path().join("relay-ca.pem");
+        std::fs::write(&ca_file, sink.ca_pem().expect("a TLS sink has a CA")).expect("CA file");
+        let app = tls_mail_app(&sink, Some(ca_file)).await;
+        queue_one_notice(&app).await;
+        app.drain_outbox().await;
+        let mails = sink.wait_for(1, WAIT).await;
+        assert_eq!(mails.len(), 1, "{mode:?}: {mails:?}");
+        assert!(mails[0].tls, "{mode:?}: the mail was sent over TLS");
+        assert_eq!(mails[0].to, ["tls-owner@example.com"]);
+        app.stop().await;
+    }
+}
+
+/// Without the relay's CA its certificate is not trusted: nothing is sent,
+/// neither over TLS nor in the clear after a failed handshake, and the
+/// notice stays queued for a retry.
+#[tokio::test]
+async fn a_relay_with_an_untrusted_certificate_gets_nothing() {
+    for mode in [SinkTls::StartTls, SinkTls::Wrapper] {
+        let sink = SmtpSink::start_tls(mode).await;
+        let app = tls_mail_app(&sink, None).await;
+        queue_one_notice(&app).await;
+        assert!(
+            app.drain_outbox().await >= 1,
+            "{mode:?}: a delivery was tried"
+        );
+        tokio::time::sleep(StdDuration::from_millis(300)).await;
+        assert!(sink.mails().is_empty(), "{mode:?}: {:?}", sink.mails());
+        // Still queued: after the backoff, it is tried again.
+        app.advance(Duration::hours(1));
+        assert!(app.drain_outbox().await >= 1, "{mode:?}: retried later");
+        assert!(sink.mails().is_empty(), "{mode:?}: {:?}", sink.mails());
+        app.stop().await;
+    }
 }
