@@ -1,6 +1,6 @@
-//! Sending one e-mail over SMTP with `lettre`: `smtp://` (STARTTLS when the
-//! server offers it), `smtps://` (TLS from the start), credentials from the
-//! URL; a plain-text body with an HTML alternative. The server's certificate
+//! Sending one e-mail over SMTP with `lettre`: `smtp://` (STARTTLS required,
+//! or used when the server offers it), `smtps://` (TLS from the start),
+//! credentials from the URL; a plain-text body with an HTML alternative. The server's certificate
 //! is verified against the system's roots and, when `smtp_ca_file` is set,
 //! the CAs in that file (an internal relay's own CA).
 
@@ -25,6 +25,9 @@ pub struct MailSettings {
     /// A PEM file of CA certificates trusted for the server's certificate,
     /// besides the system's.
     pub ca_file: Option<PathBuf>,
+    /// On `smtp://`: send nothing unless STARTTLS succeeds (otherwise
+    /// STARTTLS when offered, plain SMTP when not).
+    pub require_starttls: bool,
 }
 
 /// An SMTP client for one server.
@@ -49,6 +52,7 @@ impl Mailer {
             .to_owned();
         let parameters = tls_parameters(&host, settings)?;
         let (tls, default_port) = match url.scheme() {
+            "smtp" if settings.require_starttls => (Tls::Required(parameters), 25),
             "smtp" => (Tls::Opportunistic(parameters), 25),
             "smtps" => (Tls::Wrapper(parameters), 465),
             other => anyhow::bail!("smtp_url must be smtp:// or smtps:// (got {other}://)"),

@@ -79,6 +79,7 @@ pub fn job_settings(config: &Config, instance_id: String) -> JobSettings {
             smtp_url,
             from: config.mail.mail_from.clone().unwrap_or_default(),
             ca_file: config.mail.smtp_ca_file.clone(),
+            require_starttls: config.mail.requires_starttls(),
         }),
         instance_id,
     }

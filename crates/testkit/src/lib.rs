@@ -7,5 +7,5 @@
 pub mod smtp;
 pub mod webhook;
 
-pub use smtp::{ReceivedMail, SinkTls, SmtpSink};
+pub use smtp::{ReceivedMail, SinkTls, SmtpLogin, SmtpSink};
 pub use webhook::{ReceivedHook, WebhookReceiver, verify_signature};

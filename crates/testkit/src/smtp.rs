@@ -1,6 +1,7 @@
 //! An SMTP sink on a free port: speaks just enough SMTP (EHLO/HELO,
-//! STARTTLS, MAIL, RCPT, DATA, RSET, NOOP, QUIT) to accept mail, and keeps
-//! each message with its envelope and whether it came over TLS.
+//! STARTTLS, AUTH PLAIN, MAIL, RCPT, DATA, RSET, NOOP, QUIT) to accept mail,
+//! and keeps each message with its envelope and whether it came over TLS,
+//! and each login with the same.
 //!
 //! [`SmtpSink::start`] speaks plain SMTP; [`SmtpSink::start_tls`] offers
 //! STARTTLS (`smtp://`) or speaks TLS from the first byte (`smtps://`),
@@ -26,6 +27,15 @@ pub struct ReceivedMail {
     pub tls: bool,
 }
 
+/// One AUTH PLAIN the sink accepted (any credentials are).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpLogin {
+    pub user: String,
+    pub password: String,
+    /// Whether the session was encrypted when the credentials were sent.
+    pub tls: bool,
+}
+
 /// How the sink's sessions use TLS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SinkTls {
@@ -39,8 +49,16 @@ pub enum SinkTls {
 pub struct SmtpSink {
     pub addr: SocketAddr,
     mails: Arc<Mutex<Vec<ReceivedMail>>>,
+    logins: Arc<Mutex<Vec<SmtpLogin>>>,
     tls: Option<(SinkTls, String)>,
     task: tokio::task::JoinHandle<()>,
+}
+
+/// What the sessions record.
+#[derive(Default)]
+struct Record {
+    mails: Arc<Mutex<Vec<ReceivedMail>>>,
+    logins: Arc<Mutex<Vec<SmtpLogin>>>,
 }
 
 impl Drop for SmtpSink {
@@ -76,19 +94,20 @@ impl SmtpSink {
     async fn serve(mode: Mode, tls: Option<(SinkTls, String)>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("bound");
-        let mails = Arc::new(Mutex::new(Vec::new()));
-        let shared = mails.clone();
+        let record = Arc::new(Record::default());
+        let (mails, logins) = (record.mails.clone(), record.logins.clone());
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (shared, mode) = (shared.clone(), mode.clone());
+                let (record, mode) = (record.clone(), mode.clone());
                 tokio::spawn(async move {
-                    let _ = session(stream, mode, shared).await;
+                    let _ = session(stream, mode, &record).await;
                 });
             }
         });
         Self {
             addr,
             mails,
+            logins,
             tls,
             task,
         }
@@ -112,6 +131,14 @@ impl SmtpSink {
 
     pub fn mails(&self) -> Vec<ReceivedMail> {
         self.mails.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The credentials clients logged in with, in order.
+    pub fn logins(&self) -> Vec<SmtpLogin> {
+        self.logins
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Waits until at least `n` mails came (panics after `within`).
@@ -159,28 +186,24 @@ fn localhost_tls() -> (TlsAcceptor, String) {
     (TlsAcceptor::from(Arc::new(config)), ca_cert.pem())
 }
 
-async fn session(
-    stream: TcpStream,
-    mode: Mode,
-    mails: Arc<Mutex<Vec<ReceivedMail>>>,
-) -> std::io::Result<()> {
+async fn session(stream: TcpStream, mode: Mode, mails: &Record) -> std::io::Result<()> {
     match mode {
         Mode::Plain => {
             let mut conn = BufReader::new(stream);
             greet(&mut conn).await?;
-            dialogue(&mut conn, false, false, &mails).await?;
+            dialogue(&mut conn, false, false, mails).await?;
         }
         Mode::Wrapper(acceptor) => {
             let mut conn = BufReader::new(acceptor.accept(stream).await?);
             greet(&mut conn).await?;
-            dialogue(&mut conn, true, false, &mails).await?;
+            dialogue(&mut conn, true, false, mails).await?;
         }
         Mode::StartTls(acceptor) => {
             let mut conn = BufReader::new(stream);
             greet(&mut conn).await?;
-            if dialogue(&mut conn, false, true, &mails).await? == Ended::StartTls {
+            if dialogue(&mut conn, false, true, mails).await? == Ended::StartTls {
                 let mut conn = BufReader::new(acceptor.accept(conn.into_inner()).await?);
-                dialogue(&mut conn, true, false, &mails).await?;
+                dialogue(&mut conn, true, false, mails).await?;
             }
         }
     }
@@ -203,7 +226,7 @@ async fn dialogue<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut BufReader<S>,
     tls: bool,
     offer_tls: bool,
-    mails: &Mutex<Vec<ReceivedMail>>,
+    record: &Record,
 ) -> std::io::Result<Ended> {
     let (mut from, mut to) = (String::new(), Vec::new());
     let mut line = String::new();
@@ -216,15 +239,31 @@ async fn dialogue<S: AsyncRead + AsyncWrite + Unpin>(
         let upper = command.to_ascii_uppercase();
         let reply: &[u8] = if upper.starts_with("EHLO") {
             if offer_tls {
-                b"250-sink\r\n250-8BITMIME\r\n250-STARTTLS\r\n250 SMTPUTF8\r\n"
+                b"250-sink\r\n250-8BITMIME\r\n250-STARTTLS\r\n250-AUTH PLAIN\r\n250 SMTPUTF8\r\n"
             } else {
-                b"250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n"
+                b"250-sink\r\n250-8BITMIME\r\n250-AUTH PLAIN\r\n250 SMTPUTF8\r\n"
             }
         } else if upper.starts_with("HELO") {
             b"250 sink\r\n"
         } else if upper == "STARTTLS" && offer_tls {
             conn.get_mut().write_all(b"220 go ahead\r\n").await?;
             return Ok(Ended::StartTls);
+        } else if upper.starts_with("AUTH PLAIN ") {
+            match plain_credentials(&command[11..]) {
+                Some((user, password)) => {
+                    record
+                        .logins
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(SmtpLogin {
+                            user,
+                            password,
+                            tls,
+                        });
+                    b"235 2.7.0 accepted\r\n"
+                }
+                None => b"501 bad AUTH PLAIN response\r\n",
+            }
         } else if upper.starts_with("MAIL FROM:") {
             from = command[10..].trim().trim_matches(['<', '>']).to_owned();
             to.clear();
@@ -235,7 +274,8 @@ async fn dialogue<S: AsyncRead + AsyncWrite + Unpin>(
         } else if upper == "DATA" {
             conn.get_mut().write_all(b"354 go ahead\r\n").await?;
             let data = read_data(conn).await?;
-            mails
+            record
+                .mails
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .push(ReceivedMail {
@@ -255,6 +295,19 @@ async fn dialogue<S: AsyncRead + AsyncWrite + Unpin>(
         };
         conn.get_mut().write_all(reply).await?;
     }
+}
+
+/// The user and password of an AUTH PLAIN initial response (base64 of
+/// `authzid NUL user NUL password`).
+fn plain_credentials(response: &str) -> Option<(String, String)> {
+    use base64::Engine as _;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(response.trim())
+        .ok()?;
+    let mut parts = raw.split(|b| *b == 0).skip(1);
+    let user = String::from_utf8(parts.next()?.to_vec()).ok()?;
+    let password = String::from_utf8(parts.next()?.to_vec()).ok()?;
+    Some((user, password))
 }
 
 /// The message after DATA, up to the lone dot, dot-unstuffed.

@@ -10,12 +10,16 @@ use serde::{Deserialize, Deserializer, Serialize};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct MailConfig {
-    /// SMTP server for notices: `smtp://host:port` (STARTTLS when offered)
+    /// SMTP server for notices: `smtp://host:port` (STARTTLS: `smtp_starttls`)
     /// or `smtps://host:port`, with optional `user:password@`.
     pub smtp_url: Option<String>,
     /// A PEM file of CA certificates to trust for the SMTP server's
     /// certificate besides the system's (a relay with an internal CA).
     pub smtp_ca_file: Option<PathBuf>,
+    /// STARTTLS on `smtp://`: `required` or `opportunistic`. Unset: required
+    /// when the URL carries credentials (they are never sent in the clear),
+    /// opportunistic otherwise.
+    pub smtp_starttls: Option<StartTls>,
     pub mail_from: Option<String>,
     /// Days before expiry at which owners are mailed a notice.
     #[serde(deserialize_with = "day_list")]
@@ -27,13 +31,38 @@ impl Default for MailConfig {
         Self {
             smtp_url: None,
             smtp_ca_file: None,
+            smtp_starttls: None,
             mail_from: None,
             expiry_notice_days: Settings::default().expiry_notice_days,
         }
     }
 }
 
+/// Whether `smtp://` must switch to TLS before anything is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StartTls {
+    /// No mail (and no password) unless the server offers STARTTLS and
+    /// the handshake succeeds.
+    Required,
+    /// STARTTLS when offered, plain SMTP otherwise.
+    Opportunistic,
+}
+
 impl MailConfig {
+    /// Whether `smtp://` requires STARTTLS: as set, or else when the URL
+    /// carries credentials.
+    pub fn requires_starttls(&self) -> bool {
+        match self.smtp_starttls {
+            Some(mode) => mode == StartTls::Required,
+            None => self
+                .smtp_url
+                .as_deref()
+                .and_then(|u| url::Url::parse(u).ok())
+                .is_some_and(|u| !u.username().is_empty() || u.password().is_some()),
+        }
+    }
+
     pub(super) fn validate(&self) -> anyhow::Result<()> {
         if let Some(url) = &self.smtp_url {
             url::Url::parse(url).with_context(|| format!("smtp_url: {url:?} is not a URL"))?;

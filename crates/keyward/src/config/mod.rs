@@ -35,7 +35,7 @@ pub use credentials::CredentialsConfig;
 pub use database::{DEFAULT_DATABASE_URL, DatabaseConfig};
 pub use jobs::JobsConfig;
 pub use limits::LimitsConfig;
-pub use mail::MailConfig;
+pub use mail::{MailConfig, StartTls};
 pub use oauth::OAuthConfig;
 pub use renewal::RenewalConfig;
 pub use scopes::ScopesConfig;
@@ -344,6 +344,20 @@ mod tests {
         let mut c = Config::default();
         c.scopes.roles = BTreeMap::from([("r".into(), vec!["ghost".into()])]);
         assert!(c.validate().unwrap_err().to_string().contains("ghost"));
+    }
+
+    #[test]
+    fn starttls_is_required_with_credentials_unless_set_otherwise() {
+        let mail = |url: &str, starttls| MailConfig {
+            smtp_url: Some(url.into()),
+            smtp_starttls: starttls,
+            ..MailConfig::default()
+        };
+        assert!(mail("smtp://u:p@relay:587", None).requires_starttls());
+        assert!(mail("smtp://u@relay:587", None).requires_starttls());
+        assert!(!mail("smtp://relay:25", None).requires_starttls());
+        assert!(mail("smtp://relay:25", Some(StartTls::Required)).requires_starttls());
+        assert!(!mail("smtp://u:p@relay:587", Some(StartTls::Opportunistic)).requires_starttls());
     }
 
     #[test]

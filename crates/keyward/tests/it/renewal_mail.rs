@@ -6,8 +6,9 @@
 
 use std::time::Duration as StdDuration;
 
+use keyward::config::StartTls;
 use keyward_core::service::{Actor, CreateUser};
-use keyward_testkit::{SinkTls, SmtpSink, WebhookReceiver};
+use keyward_testkit::{SinkTls, SmtpLogin, SmtpSink, WebhookReceiver};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use time::Duration;
@@ -196,14 +197,30 @@ async fn without_smtp_no_mail_is_queued() {
 /// A server whose mail goes to `sink`, trusting `ca_file` for its
 /// certificate.
 async fn tls_mail_app(sink: &SmtpSink, ca_file: Option<std::path::PathBuf>) -> TestApp {
-    let url = sink.url();
+    relay_app(sink.url(), ca_file, None).await
+}
+
+/// A server whose mail goes to `smtp_url`.
+async fn relay_app(
+    smtp_url: String,
+    ca_file: Option<std::path::PathBuf>,
+    starttls: Option<StartTls>,
+) -> TestApp {
     TestApp::spawn_with(move |c| {
         c.jobs.jobs_poll_seconds = 1;
-        c.mail.smtp_url = Some(url);
+        c.mail.smtp_url = Some(smtp_url);
         c.mail.smtp_ca_file = ca_file;
+        c.mail.smtp_starttls = starttls;
         c.mail.mail_from = Some("keyward@example.com".into());
     })
     .await
+}
+
+/// `sink`'s CA in a file of `dir`.
+fn ca_file_of(sink: &SmtpSink, dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let path = dir.path().join("relay-ca.pem");
+    std::fs::write(&path, sink.ca_pem().expect("a TLS sink has a CA")).expect("CA file");
+    path
 }
 
 /// Queues one expiry notice for a new owner.
@@ -225,9 +242,7 @@ async fn mail_goes_encrypted_to_a_relay_whose_ca_is_in_smtp_ca_file() {
     for mode in [SinkTls::StartTls, SinkTls::Wrapper] {
         let sink = SmtpSink::start_tls(mode).await;
         let dir = tempfile::tempdir().expect("temp dir");
-        let ca_file = dir.path().join("relay-ca.pem");
-        std::fs::write(&ca_file, sink.ca_pem().expect("a TLS sink has a CA")).expect("CA file");
-        let app = tls_mail_app(&sink, Some(ca_file)).await;
+        let app = tls_mail_app(&sink, Some(ca_file_of(&sink, &dir))).await;
         queue_one_notice(&app).await;
         app.drain_outbox().await;
         let mails = sink.wait_for(1, WAIT).await;
@@ -259,4 +274,51 @@ async fn a_relay_with_an_untrusted_certificate_gets_nothing() {
         assert!(sink.mails().is_empty(), "{mode:?}: {:?}", sink.mails());
         app.stop().await;
     }
+}
+
+/// With credentials in `smtp_url`, STARTTLS is required unless set
+/// otherwise: a relay that offers no STARTTLS (or whose offer an attacker
+/// stripped) gets neither the password nor the mail; one that offers it
+/// gets both, encrypted. `smtp_starttls = "required"` holds without
+/// credentials too.
+#[tokio::test]
+async fn credentials_and_mail_go_only_over_tls_when_starttls_is_required() {
+    let plain = SmtpSink::start().await;
+    let with_password = |sink: &SmtpSink| {
+        sink.url()
+            .replacen("smtp://", "smtp://relay-user:relay%20pass@", 1)
+    };
+    let app = relay_app(with_password(&plain), None, None).await;
+    queue_one_notice(&app).await;
+    assert!(app.drain_outbox().await >= 1, "a delivery was tried");
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    assert!(plain.logins().is_empty(), "{:?}", plain.logins());
+    assert!(plain.mails().is_empty(), "{:?}", plain.mails());
+    app.stop().await;
+
+    let plain = SmtpSink::start().await;
+    let app = relay_app(plain.url(), None, Some(StartTls::Required)).await;
+    queue_one_notice(&app).await;
+    assert!(app.drain_outbox().await >= 1, "a delivery was tried");
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    assert!(plain.mails().is_empty(), "{:?}", plain.mails());
+    app.stop().await;
+
+    let relay = SmtpSink::start_tls(SinkTls::StartTls).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = relay_app(with_password(&relay), Some(ca_file_of(&relay, &dir)), None).await;
+    queue_one_notice(&app).await;
+    app.drain_outbox().await;
+    let mails = relay.wait_for(1, WAIT).await;
+    assert!(mails[0].tls);
+    assert_eq!(
+        relay.logins(),
+        [SmtpLogin {
+            user: "relay-user".into(),
+            password: "relay pass".into(),
+            tls: true,
+        }],
+        "the password went only over TLS"
+    );
+    app.stop().await;
 }
