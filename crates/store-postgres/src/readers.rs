@@ -15,10 +15,14 @@
 //!
 //! A connection that the server closed (a restart, a terminated backend) is
 //! replaced on the next read; a read that found its connection closed is
-//! retried once on a new one.
+//! retried once on a new one. Opening one is bounded by the pool's acquire
+//! timeout, and reads that waited for a failed attempt fail with it instead
+//! of each trying again in turn: an unreachable database makes lookups fail
+//! within one timeout, not queue behind one another's.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use keyward_core::error::StoreError;
 use keyward_core::store::StoreResult;
@@ -36,6 +40,8 @@ pub const READER_APPLICATION_NAME: &str = "keyward-reader";
 /// The connections, and how to open another.
 pub(crate) struct Readers {
     config: Config,
+    /// Most time to open a connection and prepare its statements.
+    connect_timeout: Duration,
     slots: Box<[Slot]>,
     next: AtomicUsize,
     closed: AtomicBool,
@@ -54,8 +60,11 @@ impl std::fmt::Debug for Readers {
 struct Slot {
     live: Mutex<Option<Arc<Reader>>>,
     /// Held while (re)connecting, so that one task opens the replacement
-    /// and the others wait for it.
-    connecting: tokio::sync::Mutex<()>,
+    /// and the others wait for it; holds the last attempt's failure.
+    connecting: tokio::sync::Mutex<Option<StoreError>>,
+    /// Connection attempts made, so that a waiter can tell one was made
+    /// while it waited.
+    attempts: AtomicU64,
 }
 
 /// An open connection and its prepared statements, one per [`Lookup`].
@@ -68,16 +77,22 @@ impl Readers {
     /// Opens `count` (at least 1) connections to the database at `url`, the
     /// URL the pool was opened with, whose schema is up to date.
     pub(crate) async fn open(url: &str, count: usize) -> StoreResult<Self> {
-        let readers = Self {
-            config: reader_config(url)?,
-            slots: (0..count.max(1)).map(|_| Slot::default()).collect(),
-            next: AtomicUsize::new(0),
-            closed: AtomicBool::new(false),
-        };
+        let readers = Self::new(reader_config(url)?, count, ACQUIRE_TIMEOUT);
         for slot in &readers.slots {
             readers.reader(slot).await?;
         }
         Ok(readers)
+    }
+
+    /// Readers that connect when first used.
+    fn new(config: Config, count: usize, connect_timeout: Duration) -> Self {
+        Self {
+            config,
+            connect_timeout,
+            slots: (0..count.max(1)).map(|_| Slot::default()).collect(),
+            next: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+        }
     }
 
     /// Runs `lookup` with `params` on one of the connections: its one row,
@@ -97,9 +112,11 @@ impl Readers {
                 .await
             {
                 Ok(row) => return Ok(row),
-                // Sent on a connection that was already gone: once more on
-                // a new one (nothing was read, so nothing is repeated).
-                Err(e) if e.is_closed() && !retried => {
+                // Sent on a connection that was already gone, or that the
+                // server ended with a FATAL error (a terminated backend, a
+                // shutdown): once more on a new one. The lookups only
+                // read, so nothing is repeated.
+                Err(e) if ends_session(&e) && !retried => {
                     slot.forget(&reader);
                     retried = true;
                 }
@@ -122,16 +139,40 @@ impl Readers {
         if let Some(reader) = slot.open() {
             return Ok(reader);
         }
-        let _connecting = slot.connecting.lock().await;
+        let seen = slot.attempts.load(Ordering::Acquire);
+        let mut last_failure = slot.connecting.lock().await;
         if let Some(reader) = slot.open() {
             return Ok(reader);
+        }
+        if let Some(failure) = last_failure.as_ref()
+            && slot.attempts.load(Ordering::Acquire) != seen
+        {
+            // Someone tried while this read waited, and failed.
+            return Err(failure.clone());
         }
         if self.closed.load(Ordering::Acquire) {
             return Err(StoreError::Database("the store is closed".to_owned()));
         }
-        let reader = Arc::new(connect(&self.config).await?);
-        *slot.live.lock().unwrap_or_else(|p| p.into_inner()) = Some(reader.clone());
-        Ok(reader)
+        slot.attempts.fetch_add(1, Ordering::AcqRel);
+        let opened = match tokio::time::timeout(self.connect_timeout, connect(&self.config)).await {
+            Ok(opened) => opened,
+            Err(_) => Err(StoreError::Database(format!(
+                "no PostgreSQL reader connection within {:?}",
+                self.connect_timeout
+            ))),
+        };
+        match opened {
+            Ok(reader) => {
+                let reader = Arc::new(reader);
+                *last_failure = None;
+                *slot.live.lock().unwrap_or_else(|p| p.into_inner()) = Some(reader.clone());
+                Ok(reader)
+            }
+            Err(failure) => {
+                *last_failure = Some(failure.clone());
+                Err(failure)
+            }
+        }
     }
 }
 
@@ -205,9 +246,22 @@ fn reader_config(url: &str) -> StoreResult<Config> {
     Ok(config)
 }
 
-/// A tokio-postgres failure, as the store reports it.
+/// Whether `err` means the connection is gone: closed, or ended by the
+/// server with a FATAL or PANIC error.
+fn ends_session(err: &tokio_postgres::Error) -> bool {
+    err.is_closed()
+        || err
+            .as_db_error()
+            .is_some_and(|db| matches!(db.severity(), "FATAL" | "PANIC"))
+}
+
+/// A tokio-postgres failure, as the store reports it, with the server's
+/// message when there is one.
 fn read_error(err: tokio_postgres::Error) -> StoreError {
-    StoreError::Database(err.to_string())
+    match err.as_db_error() {
+        Some(db) => StoreError::Database(format!("{}: {}", db.severity(), db.message())),
+        None => StoreError::Database(err.to_string()),
+    }
 }
 
 #[cfg(test)]
@@ -229,6 +283,41 @@ mod tests {
         assert_eq!(config.get_dbname(), Some("keyward"));
         assert_eq!(config.get_options(), Some("-c x=1"));
         assert_eq!(config.get_application_name(), Some(READER_APPLICATION_NAME));
+    }
+
+    /// A server that accepts connections and never answers: every lookup
+    /// waiting for the one connection attempt fails with it, within about
+    /// one timeout rather than one timeout each.
+    #[tokio::test]
+    async fn lookups_fail_within_one_timeout_when_the_database_never_answers() {
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let held = tokio::spawn(async move {
+            let mut open = Vec::new();
+            while let Ok((stream, _)) = silent.accept().await {
+                open.push(stream);
+            }
+        });
+        let url = format!("postgres://kw@127.0.0.1:{port}/keyward");
+        let timeout = Duration::from_millis(300);
+        let readers = Arc::new(Readers::new(reader_config(&url).unwrap(), 1, timeout));
+        let started = std::time::Instant::now();
+        let mut lookups = tokio::task::JoinSet::new();
+        for _ in 0..20 {
+            let readers = readers.clone();
+            lookups.spawn(async move {
+                readers
+                    .query_opt(Lookup::AppWithOwner, &[&uuid::Uuid::nil()])
+                    .await
+            });
+        }
+        while let Some(answer) = lookups.join_next().await {
+            let err = answer.unwrap().expect_err("no database");
+            assert!(err.to_string().contains("within"), "{err}");
+        }
+        let took = started.elapsed();
+        assert!(took < timeout * 4, "20 lookups took {took:?}");
+        held.abort();
     }
 
     #[test]
