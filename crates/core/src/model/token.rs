@@ -214,6 +214,12 @@ impl TokenCredential {
     pub fn is_expired(&self, now: OffsetDateTime) -> bool {
         self.expires_at.is_some_and(|at| at <= now)
     }
+
+    /// For the previous secret, the end of its grace if it has not passed
+    /// at `now` (the rule of [`ApiToken::live_previous`]).
+    pub fn live_grace_end(&self, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        self.grace_ends_at.filter(|end| *end > now)
+    }
 }
 
 /// The hashed form of a new secret, as the store keeps it.

@@ -203,7 +203,7 @@ impl Keyward {
         }
         let mut expires_at = token.expires_at;
         if token.slot == SecretSlot::Previous {
-            match token.grace_ends_at.filter(|end| *end > now) {
+            match token.live_grace_end(now) {
                 Some(end) => expires_at = Some(expires_at.map_or(end, |e| e.min(end))),
                 None => return Ok(about(Rejection::Expired)),
             }
