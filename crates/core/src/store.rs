@@ -310,6 +310,12 @@ pub trait OAuthStore: Send + Sync {
         now: OffsetDateTime,
     ) -> StoreResult<bool>;
 
+    /// Stores access tokens issued without a refresh token (client_credentials,
+    /// the password grant), all or none; the token writers' group commits.
+    /// Their holders can always obtain new ones with what they authenticated
+    /// with, so a store may commit them without waiting for its log to reach
+    /// the disk (PostgreSQL's `AccessTokenCommit::Async`), never without
+    /// making them visible to every reader at once.
     async fn insert_oauth_tokens(&self, tokens: &[NewOAuthToken]) -> StoreResult<()>;
     /// The token with this id (a secret's locator) if its digest is
     /// `digest` (compared in constant time), in any state (used, revoked,

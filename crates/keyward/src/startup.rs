@@ -27,11 +27,7 @@ pub async fn services(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<
     let random: Arc<dyn Random> = Arc::new(OsRandom);
     let backend = Backend::from_url(&config.database.database_url)?;
     let server_key = crate::secret_key::load(config, &backend, random.as_ref())?;
-    let opened = store::open(
-        &config.database.database_url,
-        config.database.database_max_connections,
-    )
-    .await?;
+    let opened = store::open(&config.database, config.database.database_max_connections).await?;
     Ok(Keyward::new(Parts {
         store: opened.store,
         bus: opened.bus,

@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
+
+use crate::config::DatabaseConfig;
 use keyward_core::service::{InvalidationBus, LocalOnly, MemoryAttempts};
 use keyward_core::store::{AttemptStore, Store};
-use keyward_store_postgres::PgStore;
+use keyward_store_postgres::{PgOptions, PgStore};
 use keyward_store_sqlite::SqliteStore;
 
 /// Which backend a URL selects.
@@ -44,7 +46,8 @@ pub struct Opened {
 }
 
 /// Opens the store and runs its migrations.
-pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Opened> {
+pub async fn open(config: &DatabaseConfig, max_connections: u32) -> anyhow::Result<Opened> {
+    let url = config.database_url.as_str();
     match Backend::from_url(url)? {
         Backend::Sqlite { .. } => {
             let store = SqliteStore::connect(url, max_connections)
@@ -58,7 +61,11 @@ pub async fn open(url: &str, max_connections: u32) -> anyhow::Result<Opened> {
             })
         }
         Backend::Postgres => {
-            let store = PgStore::connect(url, max_connections)
+            let options = PgOptions {
+                max_connections,
+                access_token_commit: config.access_token_commit.for_postgres(),
+            };
+            let store = PgStore::connect_with(url, options)
                 .await
                 .with_context(|| format!("cannot open the PostgreSQL database {}", redact(url)))?;
             Ok(Opened {

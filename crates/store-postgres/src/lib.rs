@@ -6,6 +6,10 @@
 //! verification path's lookups run on a few pipelined `tokio-postgres`
 //! connections beside the pool ([`readers`](crate::readers)).
 //!
+//! Access tokens issued by client_credentials and the password grant are
+//! written by the token writers on connections of their own, which by
+//! default commit without waiting for the WAL flush ([`AccessTokenCommit`]).
+//!
 //! Every time written comes from the caller (the services' `Clock`), never
 //! from the database's `now()`; every method that changes several rows runs
 //! in one transaction; only digests of secrets are stored.
@@ -19,7 +23,7 @@ use async_trait::async_trait;
 use keyward_core::error::StoreError;
 use keyward_core::store::{Store, StoreResult};
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::readers::Readers;
 
@@ -43,11 +47,45 @@ mod users;
 pub use notify::{ALL_PAYLOAD, INVALIDATION_CHANNEL, Invalidation};
 pub use readers::READER_APPLICATION_NAME;
 
+/// The token writers' `application_name`, as `pg_stat_activity` shows them.
+pub const TOKEN_WRITER_APPLICATION_NAME: &str = "keyward-token-writer";
+
+/// How the group commits of issued access tokens
+/// ([`insert_oauth_tokens`](keyward_core::store::OAuthStore::insert_oauth_tokens))
+/// wait for the database.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AccessTokenCommit {
+    /// Answered once committed, without waiting for the WAL to reach the
+    /// disk (`synchronous_commit = off` on the writers' connections). The
+    /// token is visible to every instance at once; only a crash of the
+    /// database itself can lose the tokens of its last few hundred
+    /// milliseconds (three `wal_writer_delay`s), whose holders then get
+    /// 401 and request new ones with the client credentials or password
+    /// they hold. Nothing else is written this way: codes, refresh tokens,
+    /// revocations and every other write wait for the flush.
+    #[default]
+    Async,
+    /// Every commit waits for the flush, as all other writes do.
+    Durable,
+}
+
+/// How [`PgStore::connect_with`] opens the store.
+#[derive(Debug, Clone, Copy)]
+pub struct PgOptions {
+    /// The pool's size (at least 1).
+    pub max_connections: u32,
+    pub access_token_commit: AccessTokenCommit,
+}
+
 /// The schema, embedded from `migrations/`.
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 
 /// How long a query waits for a free connection before failing.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How many token writers take turns ([`Store::concurrent_writes`]): two,
+/// so that while one batch is in the database the next one gathers.
+const CONCURRENT_WRITES: usize = 2;
 
 /// The PostgreSQL store. Cheap to clone: clones share one pool and one set
 /// of readers.
@@ -55,6 +93,9 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct PgStore {
     /// Every write and most reads, on up to `max_connections` connections.
     pool: PgPool,
+    /// The token writers' connections ([`CONCURRENT_WRITES`], opened when
+    /// first used), committing as [`AccessTokenCommit`] says.
+    issuance: PgPool,
     /// The verification path's lookups, on their own connections (one per
     /// two cores): [`readers`].
     readers: Arc<Readers>,
@@ -75,17 +116,39 @@ impl PgStore {
     /// brings the schema up to date, then opens the readers (one connection
     /// per two cores, beside the pool). Several instances may start at once:
     /// migrations take an advisory lock.
+    /// Issued access tokens are committed [`AccessTokenCommit::Async`].
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<PgStore> {
+        let options = PgOptions {
+            max_connections,
+            access_token_commit: AccessTokenCommit::default(),
+        };
+        Self::connect_with(url, options).await
+    }
+
+    /// As [`PgStore::connect`], with the token writers' connections (up to
+    /// [`CONCURRENT_WRITES`] more, opened when first used) committing as
+    /// `options` says.
+    pub async fn connect_with(url: &str, options: PgOptions) -> StoreResult<PgStore> {
+        let connect: PgConnectOptions = url.parse().map_err(db_error)?;
         let pool = PgPoolOptions::new()
-            .max_connections(max_connections.max(1))
+            .max_connections(options.max_connections.max(1))
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect(url)
+            .connect_with(connect.clone())
             .await
             .map_err(db_error)?;
         MIGRATOR.run(&pool).await.map_err(migration_error)?;
+        let mut writer = connect.application_name(TOKEN_WRITER_APPLICATION_NAME);
+        if options.access_token_commit == AccessTokenCommit::Async {
+            writer = writer.options([("synchronous_commit", "off")]);
+        }
+        let issuance = PgPoolOptions::new()
+            .max_connections(CONCURRENT_WRITES as u32)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(writer);
         let readers = Readers::open(url, reader_count()).await?;
         Ok(PgStore {
             pool,
+            issuance,
             readers: Arc::new(readers),
         })
     }
@@ -100,6 +163,7 @@ impl PgStore {
     /// fail.
     pub async fn close(&self) {
         self.readers.close();
+        self.issuance.close().await;
         self.pool.close().await;
     }
 
@@ -124,10 +188,8 @@ impl Store for PgStore {
         "postgres"
     }
 
-    /// Two: while one transaction waits for its commit, the next is
-    /// written.
     fn concurrent_writes(&self) -> usize {
-        2
+        CONCURRENT_WRITES
     }
 }
 

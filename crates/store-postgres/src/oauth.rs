@@ -468,8 +468,9 @@ impl OAuthStore for PgStore {
             return Ok(());
         }
         // One statement, so its own transaction: one round trip, where
-        // BEGIN and COMMIT around it would be three.
-        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        // BEGIN and COMMIT around it would be three. On the writers' own
+        // connections, which commit as `AccessTokenCommit` says.
+        let mut conn = self.issuance.acquire().await.map_err(db_error)?;
         insert_token_rows(&mut conn, tokens).await
     }
 

@@ -114,3 +114,15 @@ async fn drop_named(admin_url: &str, name: &str) -> Result<(), StoreError> {
     let _ = admin.close().await;
     Ok(())
 }
+
+impl crate::PgStore {
+    /// `SHOW synchronous_commit` on one of the token writers' connections:
+    /// how the issued access tokens' commits wait (`off` or `on`).
+    pub async fn token_writer_synchronous_commit(&self) -> Result<String, StoreError> {
+        let row: (String,) = sqlx::query_as("SHOW synchronous_commit")
+            .fetch_one(&self.issuance)
+            .await
+            .map_err(crate::db_error)?;
+        Ok(row.0)
+    }
+}

@@ -529,3 +529,67 @@ async fn readers_come_back_after_the_server_ends_their_connections() {
     );
     teardown(db, store).await;
 }
+
+/// Issued access tokens are committed without waiting for the WAL flush by
+/// default (`AccessTokenCommit::Async`) and with it when `Durable`, on
+/// connections of their own; either way another instance finds the token
+/// the moment the insert returns, and every other write still waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issued_access_tokens_commit_as_configured_and_are_seen_at_once() {
+    use keyward_core::store::OAuthStore;
+    use keyward_store_conformance::oauth::{access, app};
+    use keyward_store_postgres::{AccessTokenCommit, PgOptions, TOKEN_WRITER_APPLICATION_NAME};
+
+    let db = fresh_database().await;
+    let fast = PgStore::connect(&db.url, 2).await.expect("connect");
+    let durable = PgStore::connect_with(
+        &db.url,
+        PgOptions {
+            max_connections: 2,
+            access_token_commit: AccessTokenCommit::Durable,
+        },
+    )
+    .await
+    .expect("connect durable");
+    assert_eq!(fast.token_writer_synchronous_commit().await.unwrap(), "off");
+    assert_eq!(
+        durable.token_writer_synchronous_commit().await.unwrap(),
+        "on"
+    );
+    let shared: (String,) = sqlx::query_as("SHOW synchronous_commit")
+        .fetch_one(fast.pool())
+        .await
+        .expect("show");
+    assert_eq!(shared.0, "on", "the pool's other writes wait for the flush");
+
+    let owner = user(&fast, T0).await;
+    let client = app(&fast, owner.id, T0).await;
+    for (writer, reader) in [(&fast, &durable), (&durable, &fast)] {
+        let token = access(&client, owner.id, None, T0);
+        writer
+            .insert_oauth_tokens(std::slice::from_ref(&token))
+            .await
+            .expect("insert_oauth_tokens");
+        let grant = reader
+            .find_oauth_token_grant(token.token.id, &token.digest)
+            .await
+            .expect("find_oauth_token_grant")
+            .expect("the other instance finds the token at once");
+        assert_eq!(grant.token, token.token);
+    }
+    let writers: (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND application_name = $1",
+    )
+    .bind(TOKEN_WRITER_APPLICATION_NAME)
+    .fetch_one(fast.pool())
+    .await
+    .expect("pg_stat_activity");
+    assert!(
+        writers.0 >= 2,
+        "each store's writers show by name: {}",
+        writers.0
+    );
+    durable.close().await;
+    teardown(db, fast).await;
+}

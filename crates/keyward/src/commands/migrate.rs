@@ -4,7 +4,7 @@ use crate::config::Config;
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     // Opening a store runs its migrations.
-    let opened = crate::store::open(&config.database.database_url, 1).await?;
+    let opened = crate::store::open(&config.database, 1).await?;
     println!("migrations applied ({})", opened.store.backend());
     Ok(())
 }

@@ -17,6 +17,9 @@ pub struct DatabaseConfig {
     pub database_url: String,
     /// Size of the database connection pool.
     pub database_max_connections: u32,
+    /// PostgreSQL: whether the commits of access tokens issued by
+    /// client_credentials and the password grant wait for the WAL flush.
+    pub access_token_commit: AccessTokenCommit,
     /// The server key (hex or text of at least 32 bytes).
     #[serde(deserialize_with = "opt_string")]
     pub secret_key: Option<String>,
@@ -31,9 +34,34 @@ impl Default for DatabaseConfig {
         Self {
             database_url: DEFAULT_DATABASE_URL.into(),
             database_max_connections: 8,
+            access_token_commit: AccessTokenCommit::Async,
             secret_key: None,
             secret_key_file: None,
             audit_retention_days: 400,
+        }
+    }
+}
+
+/// How issued access tokens are committed on PostgreSQL (SQLite commits
+/// every write with `synchronous = NORMAL`: durable when Keyward stops, not
+/// always when the machine does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessTokenCommit {
+    /// Without waiting for the WAL flush: a crash of the database may lose
+    /// the tokens issued in its last few hundred milliseconds; their holders
+    /// get 401 and request new ones.
+    Async,
+    /// Waiting for the flush, as every other write does.
+    Durable,
+}
+
+impl AccessTokenCommit {
+    /// The store's setting.
+    pub fn for_postgres(self) -> keyward_store_postgres::AccessTokenCommit {
+        match self {
+            AccessTokenCommit::Async => keyward_store_postgres::AccessTokenCommit::Async,
+            AccessTokenCommit::Durable => keyward_store_postgres::AccessTokenCommit::Durable,
         }
     }
 }

@@ -32,7 +32,7 @@ use time::Duration;
 
 pub use cache::CacheConfig;
 pub use credentials::CredentialsConfig;
-pub use database::{DEFAULT_DATABASE_URL, DatabaseConfig};
+pub use database::{AccessTokenCommit, DEFAULT_DATABASE_URL, DatabaseConfig};
 pub use jobs::JobsConfig;
 pub use limits::LimitsConfig;
 pub use mail::{MailConfig, StartTls};
@@ -91,7 +91,22 @@ impl Config {
         if !unknown.is_empty() {
             bail!("unknown configuration key(s): {}", unknown.join(", "));
         }
-        let config: Config = figment.extract().map_err(|e| anyhow::anyhow!(flatten(e)))?;
+        // Section by section: through `#[serde(flatten)]` a bad value's
+        // error would lose the key it came from.
+        let section = |e| anyhow::anyhow!(flatten(e));
+        let config = Config {
+            server: figment.extract().map_err(section)?,
+            database: figment.extract().map_err(section)?,
+            scopes: figment.extract().map_err(section)?,
+            credentials: figment.extract().map_err(section)?,
+            oauth: figment.extract().map_err(section)?,
+            limits: figment.extract().map_err(section)?,
+            cache: figment.extract().map_err(section)?,
+            mail: figment.extract().map_err(section)?,
+            jobs: figment.extract().map_err(section)?,
+            renewal: figment.extract().map_err(section)?,
+            webhooks: figment.extract().map_err(section)?,
+        };
         config.validate()?;
         Ok(config)
     }
@@ -331,6 +346,7 @@ mod tests {
             "renewal_overlap_seconds",
             "webhook_allow_private_targets",
             "expiry_notice_days",
+            "access_token_commit",
         ] {
             assert!(keys.contains(key), "{key}");
         }
@@ -344,6 +360,32 @@ mod tests {
         let mut c = Config::default();
         c.scopes.roles = BTreeMap::from([("r".into(), vec!["ghost".into()])]);
         assert!(c.validate().unwrap_err().to_string().contains("ghost"));
+    }
+
+    #[test]
+    fn access_token_commit_is_async_unless_set_durable() {
+        assert_eq!(
+            Config::default().database.access_token_commit,
+            AccessTokenCommit::Async
+        );
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("KEYWARD_ACCESS_TOKEN_COMMIT", "durable");
+            let c = Config::load(None).unwrap();
+            assert_eq!(c.database.access_token_commit, AccessTokenCommit::Durable);
+            jail.set_env("KEYWARD_ACCESS_TOKEN_COMMIT", "sometimes");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("ACCESS_TOKEN_COMMIT"), "{err}");
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("k.toml", "access_token_commit = \"sometimes\"\n")?;
+            let err = Config::load(Some(Path::new("k.toml")))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("access_token_commit"), "{err}");
+            assert!(err.contains("k.toml"), "{err}");
+            Ok(())
+        });
     }
 
     #[test]
