@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-
-use crate::config::DatabaseConfig;
 use keyward_core::service::{InvalidationBus, LocalOnly, MemoryAttempts};
 use keyward_core::store::{AttemptStore, Store};
 use keyward_store_postgres::{PgOptions, PgStore};
 use keyward_store_sqlite::SqliteStore;
+
+use crate::config::DatabaseConfig;
 
 /// Which backend a URL selects.
 #[derive(Debug, Clone)]

@@ -116,6 +116,7 @@ impl PgStore {
     /// brings the schema up to date, then opens the readers (one connection
     /// per two cores, beside the pool). Several instances may start at once:
     /// migrations take an advisory lock.
+    ///
     /// Issued access tokens are committed [`AccessTokenCommit::Async`].
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<PgStore> {
         let options = PgOptions {
