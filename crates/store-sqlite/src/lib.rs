@@ -7,7 +7,8 @@
 //!   `busy_timeout` on every connection, and temporary data in memory, so
 //!   readers never block the writer and a second process (the CLI next to a
 //!   running server) waits for the write lock instead of failing;
-//! - checkpoints run beside the writer, not in its commits (`checkpoint`);
+//! - checkpoints run beside the writer, not in its commits, and restart the
+//!   log on the writer's connection once it is long (`checkpoint`);
 //! - the verification path's lookups (a credential with its owner) run on a
 //!   few rusqlite connections on the calling thread (`readers`, `lookups`);
 //!   every other statement goes through sqlx, which also runs the
@@ -126,7 +127,7 @@ impl SqliteStore {
                     path.display()
                 ))
             })?;
-        let checkpoints = Checkpointer::start(pool.clone());
+        let checkpoints = Checkpointer::start(pool.clone(), writer.clone());
         // After the writer: the file is in WAL mode by now.
         let readers = Readers::open(&path, reader_count(max_connections))?;
         let store = SqliteStore {

@@ -237,3 +237,58 @@ async fn the_log_is_copied_into_the_database_file_beside_the_writer() {
     }
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_log_starts_over_before_the_writer_must_checkpoint_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("keyward.db");
+    let store = Arc::new(fresh(&dir).await);
+    // Writes queued back to back, as a busy server makes them: the writer
+    // commits continuously, so a checkpoint beside it never copies the
+    // whole log.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..8)
+        .map(|_| {
+            let (store, stop) = (store.clone(), stop.clone());
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    fixtures::user(store.as_ref(), T0).await;
+                }
+            })
+        })
+        .collect();
+    // Three times the writer's own threshold (10,000 pages).
+    let (mut written, mut longest, mut restarts, mut last) = (0, 0, 0, 0);
+    while written < 30_000 {
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        let log = log_pages(&path);
+        if log < last {
+            restarts += 1;
+            written += log;
+        } else {
+            written += log - last;
+        }
+        longest = longest.max(log);
+        last = log;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    assert!(restarts >= 3, "the log started over {restarts} times");
+    assert!(
+        longest < 9_000,
+        "the log grew to {longest} pages: it waited for the writer's own checkpoint"
+    );
+    store.close().await;
+}
+
+/// The pages in the write-ahead log now, read from the WAL index (`-shm`)
+/// without taking part: its header's `mxFrame` (offset 16, native byte
+/// order, per SQLite's file format).
+fn log_pages(db: &Path) -> u32 {
+    let mut shm = db.as_os_str().to_owned();
+    shm.push("-shm");
+    let header = std::fs::read(shm).expect("read the WAL index");
+    u32::from_ne_bytes(header[16..20].try_into().expect("a WAL index header"))
+}
