@@ -6,9 +6,8 @@
 //! another connection instead, in `PASSIVE` mode, which never waits for the
 //! writer or for readers: every [`BUSY_EVERY`] while the log keeps growing
 //! (by [`BUSY_GROWTH_PAGES`] since the previous pass), every [`IDLE_EVERY`]
-//! otherwise.
-//! Pages rewritten many times between two checkpoints (the tail of a growing
-//! index) are copied once.
+//! otherwise. Pages rewritten many times between two checkpoints (the tail
+//! of a growing index) are copied once.
 //!
 //! Copying is not enough for the log to start over: SQLite restarts it at
 //! the beginning of a write only when every frame in it has been copied,

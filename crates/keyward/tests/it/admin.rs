@@ -6,10 +6,10 @@
 
 use std::collections::BTreeSet;
 
+use keyward_testkit::{PASSWORD, TestApp, assert_error, send};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{PASSWORD, TestApp, assert_error, send};
 use crate::oauth_support::{create_app, str_of};
 
 const USERS: &str = "/api/v1/admin/users";

@@ -3,10 +3,9 @@
 //! with no grace, deletion killing every token, limits, ownership; and the
 //! iGUIDE manual's complete script, run unchanged.
 
+use keyward_testkit::{TestApp, assert_error, send};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-use crate::harness::{TestApp, assert_error, send};
 
 const APPS: &str = "/api/v1/integrations/apps";
 

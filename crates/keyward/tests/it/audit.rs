@@ -6,11 +6,10 @@
 
 use std::collections::BTreeSet;
 
+use keyward_testkit::{PASSWORD, TestApp, at, send};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use time::Duration;
-
-use crate::harness::{PASSWORD, TestApp, at, send};
 
 const AGENT: &str = "audit-test/1.0";
 const CLIENT_IP: &str = "203.0.113.7";

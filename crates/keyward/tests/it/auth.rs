@@ -1,10 +1,9 @@
 //! Authenticating to the API (SPEC §3): Bearer, the header pair and its
 //! configurable names, and what never authenticates.
 
+use keyward_testkit::{TestApp, assert_error, send};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-
-use crate::harness::{TestApp, assert_error, send};
 
 #[tokio::test]
 async fn the_header_pair_must_agree() {
@@ -147,7 +146,7 @@ async fn expired_tokens_are_refused() {
     let app = TestApp::spawn().await;
     let session = app.session("expiry", &["member"]).await;
     let t = app
-        .create_token(&session, json!({"name": "e", "scopes": ["credentials.manage"], "expiresAt": crate::harness::at(&app, time::Duration::hours(1))}))
+        .create_token(&session, json!({"name": "e", "scopes": ["credentials.manage"], "expiresAt": keyward_testkit::at(&app, time::Duration::hours(1))}))
         .await;
     let secret = t["token"].as_str().unwrap();
     assert_eq!(app.me_status(secret).await, StatusCode::OK);

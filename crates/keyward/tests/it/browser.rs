@@ -4,10 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use keyward_testkit::{PASSWORD, TestApp};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{StatusCode, redirect};
-
-use crate::harness::{PASSWORD, TestApp};
 
 pub struct Browser {
     pub client: reqwest::Client,

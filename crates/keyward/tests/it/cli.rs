@@ -6,15 +6,14 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+use keyward_testkit::send;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-use crate::harness::send;
 
 const BIN: &str = env!("CARGO_BIN_EXE_keyward");
 
 /// A command for the binary, run in `dir`, with the store this run targets.
-fn keyward(dir: &Path, db: Option<&crate::pg::TestDatabase>) -> Command {
+fn keyward(dir: &Path, db: Option<&keyward_testkit::pg::TestDatabase>) -> Command {
     let mut command = Command::new(BIN);
     command
         .current_dir(dir)
@@ -71,7 +70,7 @@ fn free_port() -> u16 {
 #[tokio::test]
 async fn a_new_user_bootstraps_and_runs_the_lifecycle_with_custom_headers() {
     let dir = tempfile::tempdir().unwrap();
-    let db = crate::pg::fresh_database_if_requested().await;
+    let db = keyward_testkit::pg::fresh_database_if_requested().await;
     let mut create = keyward(dir.path(), db.as_ref());
     create.args([
         "admin",
@@ -322,7 +321,7 @@ fn the_example_configuration_is_valid_and_complete() {
 #[tokio::test]
 async fn operators_manage_users_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    let db = crate::pg::fresh_database_if_requested().await;
+    let db = keyward_testkit::pg::fresh_database_if_requested().await;
     let cli = |args: &[&str], stdin: Option<&str>| {
         let mut command = keyward(dir.path(), db.as_ref());
         command.args(args);

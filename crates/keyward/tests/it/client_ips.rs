@@ -4,10 +4,10 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use keyward_testkit::{TestApp, send};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::harness::{TestApp, send};
 use crate::oauth_support::str_of;
 
 fn from(ip: Ipv4Addr) -> reqwest::Client {
@@ -84,7 +84,7 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
         proxy
             .post(app.url("/api/v1/login"))
             .header("x-forwarded-for", client)
-            .json(&json!({"username": "behind-proxy", "password": crate::harness::PASSWORD}))
+            .json(&json!({"username": "behind-proxy", "password": keyward_testkit::PASSWORD}))
     };
     assert_eq!(
         send(login("203.0.113.1")).await.0,

@@ -3,10 +3,10 @@
 //! with Node.js, Apinizer's curl call as printed, and with the profiles off,
 //! the same calls answered as Keyward answers unknown paths and clients.
 
+use keyward_testkit::{PASSWORD, TestApp, send};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{PASSWORD, TestApp, send};
 use crate::oauth_support::{Auth, create_app, post_form, str_of};
 
 fn both(config: &mut keyward::config::Config) {

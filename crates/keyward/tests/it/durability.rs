@@ -5,10 +5,10 @@
 
 use std::time::Duration as StdDuration;
 
+use keyward_testkit::PASSWORD;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::PASSWORD;
 use crate::serve_process::{Data, create_user, login, signal};
 
 #[tokio::test]

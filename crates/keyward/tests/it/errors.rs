@@ -1,10 +1,9 @@
 //! The error contract (SPEC §4): `{code, message}`, 404 and 405 as JSON, bad
 //! ids and oversized bodies, security headers, never a 500.
 
+use keyward_testkit::{TestApp, assert_error, send};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-
-use crate::harness::{TestApp, assert_error, send};
 
 #[tokio::test]
 async fn unknown_paths_and_wrong_methods_answer_in_json() {

@@ -7,10 +7,9 @@
 
 use std::time::{Duration as StdDuration, Instant};
 
+use keyward_testkit::{TestApp, send};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-use crate::harness::{TestApp, send};
 
 /// The longest a revocation may take to reach the other instance.
 const PROPAGATION: StdDuration = StdDuration::from_secs(1);
@@ -22,7 +21,7 @@ pub async fn pair() -> (TestApp, TestApp) {
     let a = TestApp::spawn_on(Some(db), |_| {}).await;
     let b = TestApp::spawn_on(None, |c| {
         c.database.database_url = url;
-        c.database.secret_key = Some(crate::harness::TEST_SERVER_KEY.into());
+        c.database.secret_key = Some(keyward_testkit::TEST_SERVER_KEY.into());
     })
     .await;
     (a, b)

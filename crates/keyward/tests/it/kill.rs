@@ -7,10 +7,9 @@
 use std::process::{Command, Stdio};
 use std::time::Duration as StdDuration;
 
+use keyward_testkit::{TEST_SERVER_KEY, TestApp, send};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-use crate::harness::{TEST_SERVER_KEY, TestApp, send};
 
 /// Requests sent to A; far more than it completes before it is killed.
 const ROUNDS: usize = 150;
@@ -49,7 +48,7 @@ async fn killing_an_instance_mid_way_leaves_no_half_done_change() {
         .env("KEYWARD_LISTEN", format!("127.0.0.1:{port}"))
         .env("KEYWARD_DATABASE_URL", &url)
         .env("KEYWARD_SECRET_KEY", TEST_SERVER_KEY)
-        .env("KEYWARD_SCOPES", crate::harness::SCOPES)
+        .env("KEYWARD_SCOPES", keyward_testkit::SCOPES)
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

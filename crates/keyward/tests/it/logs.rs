@@ -8,10 +8,10 @@
 use std::process::{Command, Stdio};
 use std::time::Duration as StdDuration;
 
+use keyward_testkit::{PASSWORD, TEST_SERVER_KEY};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::harness::{PASSWORD, TEST_SERVER_KEY};
 use crate::oauth_support::{CHALLENGE, VERIFIER, encode, hidden, query_param};
 
 /// Collects every secret a response carries.
@@ -27,7 +27,7 @@ fn collect(found: &mut Vec<String>, body: &Value) {
 #[tokio::test]
 async fn no_secret_reaches_a_log_line_at_trace_level() {
     let dir = tempfile::tempdir().unwrap();
-    let db = crate::pg::fresh_database_if_requested().await;
+    let db = keyward_testkit::pg::fresh_database_if_requested().await;
     let url = match &db {
         Some(db) => db.url.clone(),
         None => format!("sqlite://{}", dir.path().join("keyward.db").display()),
@@ -46,7 +46,7 @@ async fn no_secret_reaches_a_log_line_at_trace_level() {
             .env_remove("KEYWARD_CONFIG")
             .env("KEYWARD_DATABASE_URL", &url)
             .env("KEYWARD_SECRET_KEY", TEST_SERVER_KEY)
-            .env("KEYWARD_SCOPES", crate::harness::SCOPES)
+            .env("KEYWARD_SCOPES", keyward_testkit::SCOPES)
             .env("KEYWARD_COMPAT_PROFILES", "circularo,apinizer")
             .env("KEYWARD_LISTEN", format!("127.0.0.1:{port}"))
             .env("KEYWARD_PUBLIC_URL", &base);

@@ -2,10 +2,10 @@
 //! histograms, verification outcomes, cache and write-behind figures, and no
 //! secret or raw path in any label.
 
+use keyward_testkit::{PASSWORD, TestApp, assert_error, send};
 use reqwest::{Method, StatusCode, header};
 use serde_json::json;
 
-use crate::harness::{PASSWORD, TestApp, assert_error, send};
 use crate::verify::{verifier, verify};
 
 /// The value of the sample `name` whose labels include every one of

@@ -2,10 +2,10 @@
 //! RFC 9700 items about it: checklist items A1–A10, G1–G2, B1, B2, B4,
 //! B8–B11 and B14.
 
+use keyward_testkit::{PASSWORD, TestApp, send};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::harness::{PASSWORD, TestApp, send};
 use crate::oauth_support::*;
 
 /// The error codes RFC 6749 §4.1.2.1 allows in an authorization response.

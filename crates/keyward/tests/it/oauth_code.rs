@@ -6,9 +6,9 @@
 //! public client would send: no client authentication gives `invalid_client`
 //! (401), and an authorization without a challenge gets no code.
 
+use keyward_testkit::TestApp;
 use reqwest::StatusCode;
 
-use crate::harness::TestApp;
 use crate::oauth_support::*;
 
 fn code_request<'a>(code: &'a str, verifier: &'a str) -> Vec<(&'a str, &'a str)> {

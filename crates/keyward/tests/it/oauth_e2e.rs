@@ -3,6 +3,7 @@
 //! and consent pages; refresh; introspection; revocation. On SQLite and (with
 //! `KW_TEST_STORE=postgres`) PostgreSQL.
 
+use keyward_testkit::{TestApp, send};
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IntrospectionUrl,
@@ -13,7 +14,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::browser::{Browser, query_param};
-use crate::harness::{TestApp, send};
 
 const REDIRECT: &str = "https://client.example/callback";
 

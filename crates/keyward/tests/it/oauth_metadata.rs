@@ -4,10 +4,10 @@
 //! B15 (sender-constrained tokens, DPoP or mTLS): not implemented in v1.
 //! Access tokens are bearer tokens; there is deliberately no test for it.
 
+use keyward_testkit::{TestApp, send};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{TestApp, send};
 use crate::oauth_support::*;
 
 const WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";
@@ -181,7 +181,7 @@ async fn m6_optional_members_describe_what_the_server_does() {
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    for s in crate::harness::SCOPES.split(',') {
+    for s in keyward_testkit::SCOPES.split(',') {
         assert!(scopes.contains(&s), "{s} in {scopes:?}");
     }
     // Both advertised methods really work at the token endpoint.

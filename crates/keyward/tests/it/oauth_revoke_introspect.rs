@@ -1,10 +1,10 @@
 //! RFC 7009 (revocation) and RFC 7662 (introspection): checklist items V1–V8
 //! and I1–I7.
 
+use keyward_testkit::{TestApp, send};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::harness::{TestApp, send};
 use crate::oauth_support::*;
 
 async fn revoke(app: &TestApp, client: &Client, pairs: &[(&str, &str)]) -> Reply {

@@ -4,11 +4,10 @@
 //! requests with client authentication by HTTP Basic or in the body. The
 //! client used here never follows redirects, so every `Location` can be read.
 
+use keyward_testkit::{TestApp, send};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HeaderMap, LOCATION};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
-
-use crate::harness::{TestApp, send};
 
 pub const APPS: &str = "/api/v1/integrations/apps";
 pub const REDIRECT: &str = "https://client.example/cb";

@@ -9,10 +9,10 @@
 
 use std::collections::BTreeSet;
 
+use keyward_testkit::{TestApp, send};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{TestApp, send};
 use crate::oauth_client_auth::{basic_header, basic_raw};
 use crate::oauth_support::*;
 
@@ -748,7 +748,7 @@ async fn b5_the_password_grant_is_unsupported() {
         &[
             ("grant_type", "password"),
             ("username", "b5"),
-            ("password", crate::harness::PASSWORD),
+            ("password", keyward_testkit::PASSWORD),
         ],
     )
     .await;

@@ -1,9 +1,8 @@
 //! The OpenAPI document: a snapshot that cannot drift silently, and a check
 //! that every documented operation is routed (and nothing else is).
 
+use keyward_testkit::{TestApp, send};
 use reqwest::{Method, StatusCode};
-
-use crate::harness::{TestApp, send};
 
 const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
 

@@ -19,7 +19,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use time::Duration;
 
-use crate::harness::{PASSWORD, TestApp, at, send};
+use keyward_testkit::{PASSWORD, TestApp, at, send};
 
 const WAIT: StdDuration = StdDuration::from_secs(20);
 /// Tokens with a triggered renewal (callback, redemption, mail) and an

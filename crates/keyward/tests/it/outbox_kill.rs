@@ -77,7 +77,7 @@ async fn a_message_whose_sender_is_killed_mid_delivery_is_delivered_once_its_cla
     assert!(held.held);
     // The survivor: a second instance beside it (PostgreSQL), or the same
     // one restarted once it is dead (SQLite).
-    let second = if crate::pg::requested() {
+    let second = if keyward_testkit::pg::requested() {
         Some(data.serve_with(&SETTINGS).await)
     } else {
         None

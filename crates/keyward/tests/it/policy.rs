@@ -1,11 +1,11 @@
 //! The credential policy: `max_token_lifetime_days` and
 //! `require_token_expiry`, on create, PATCH, rotate and renew alike.
 
+use keyward_testkit::{TestApp, assert_error, at, send};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use time::Duration;
 
-use crate::harness::{TestApp, assert_error, at, send};
 use crate::oauth_support::str_of;
 
 const TOKENS: &str = "/api/v1/integrations/tokens";

@@ -4,14 +4,13 @@
 //! device out, and changes their password.
 
 use fantoccini::Locator;
+use keyward_testkit::browser::Browser;
+use keyward_testkit::{PASSWORD, TestApp};
 use reqwest::StatusCode;
-
-use crate::harness::{PASSWORD, TestApp};
-use crate::portal_driver::Browser;
 
 #[tokio::test]
 async fn portal_admin_disables_a_user() {
-    let _slot = crate::portal_driver::slot().await;
+    let _slot = keyward_testkit::browser::slot().await;
     let app = TestApp::spawn().await;
     app.user("root", &["admin"]).await;
     app.user("erin", &["member"]).await;
@@ -91,7 +90,7 @@ async fn portal_admin_disables_a_user() {
 
 #[tokio::test]
 async fn portal_profile_devices_and_password() {
-    let _slot = crate::portal_driver::slot().await;
+    let _slot = keyward_testkit::browser::slot().await;
     let app = TestApp::spawn().await;
     app.user("fay", &["member"]).await;
     let elsewhere = app.login("fay").await;

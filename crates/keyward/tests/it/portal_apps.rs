@@ -4,11 +4,11 @@
 //! authorize request and allowing it on the consent page.
 
 use fantoccini::Locator;
+use keyward_testkit::TestApp;
+use keyward_testkit::browser::Browser;
 use reqwest::StatusCode;
 
-use crate::harness::TestApp;
 use crate::oauth_support::{Client, Reply, pkce, token};
-use crate::portal_driver::Browser;
 
 /// A page that stands in for the client's redirect URI: answers every
 /// request with 200, so the browser lands on it.
@@ -48,7 +48,7 @@ async fn credential_id(b: &Browser) -> String {
 
 #[tokio::test]
 async fn portal_apps_create_rotate_delete_and_consent() {
-    let _slot = crate::portal_driver::slot().await;
+    let _slot = keyward_testkit::browser::slot().await;
     let app = TestApp::spawn().await;
     app.user("dana", &["member"]).await;
     let (redirect_uri, receiver) = redirect_target().await;
@@ -117,7 +117,7 @@ async fn portal_apps_create_rotate_delete_and_consent() {
     user.goto(&authorize).await;
     user.assert_text("Sign in").await;
     user.fill("Username", "dana").await;
-    user.fill("Password", crate::harness::PASSWORD).await;
+    user.fill("Password", keyward_testkit::PASSWORD).await;
     user.click("Sign in").await;
     user.assert_text("Authorize Report builder").await;
     user.assert_text("Builds reports from iGUIDE").await;

@@ -6,13 +6,14 @@
 //! `Secure` behind https; static files have hashed names and long caching;
 //! a sealed one-time secret cookie cannot be forged.
 
-use crate::harness::{TestApp, send};
-use crate::oauth_support::{hidden, no_redirects};
-use crate::portal_driver::Browser;
+use keyward_testkit::browser::Browser;
+use keyward_testkit::{TestApp, send};
 use reqwest::StatusCode;
 use reqwest::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, COOKIE, REFERRER_POLICY, SET_COOKIE,
 };
+
+use crate::oauth_support::{hidden, no_redirects};
 
 /// A page on another origin whose form posts to Keyward's create-token
 /// endpoint and submits itself, as an attacker's site would.
@@ -57,7 +58,7 @@ async fn token_count(app: &TestApp, session: &str) -> usize {
 
 #[tokio::test]
 async fn portal_cross_site_form_post_fails() {
-    let _slot = crate::portal_driver::slot().await;
+    let _slot = keyward_testkit::browser::slot().await;
     let app = TestApp::spawn().await;
     app.user("gil", &["member"]).await;
     let api_session = app.login("gil").await;

@@ -5,11 +5,11 @@
 
 use std::path::PathBuf;
 
+use keyward_testkit::browser::Browser;
+use keyward_testkit::{TestApp, at};
 use serde_json::json;
 
-use crate::harness::{TestApp, at};
 use crate::oauth_support::{create_app, pkce};
-use crate::portal_driver::Browser;
 
 fn out_dir() -> (PathBuf, Option<tempfile::TempDir>) {
     match std::env::var_os("KW_SCREENSHOTS_DIR") {
@@ -39,7 +39,7 @@ async fn shot(b: &Browser, dir: &std::path::Path, name: &str) {
 
 #[tokio::test]
 async fn portal_screenshots_of_the_main_pages() {
-    let _slot = crate::portal_driver::slot().await;
+    let _slot = keyward_testkit::browser::slot().await;
     let (dir, _keep) = out_dir();
     let app = TestApp::spawn().await;
     app.user("admin", &["admin"]).await;

@@ -5,11 +5,10 @@
 //! expired tokens made with the test clock.
 
 use fantoccini::Locator;
+use keyward_testkit::browser::Browser;
+use keyward_testkit::{TestApp, at};
 use reqwest::StatusCode;
 use serde_json::json;
-
-use crate::harness::{TestApp, at};
-use crate::portal_driver::Browser;
 
 /// The date `days` from the test clock's now, as a date field takes it.
 fn date_in(app: &TestApp, days: i64) -> String {
@@ -18,7 +17,7 @@ fn date_in(app: &TestApp, days: i64) -> String {
 
 #[tokio::test]
 async fn portal_token_walkthrough() {
-    let _slot = crate::portal_driver::slot().await;
+    let _slot = keyward_testkit::browser::slot().await;
     let app = TestApp::spawn().await;
     app.user("alice", &["member"]).await;
     let b = Browser::start(&app).await;
@@ -39,7 +38,7 @@ async fn portal_token_walkthrough() {
         "alice",
         "the username is kept"
     );
-    b.fill("Password", crate::harness::PASSWORD).await;
+    b.fill("Password", keyward_testkit::PASSWORD).await;
     b.click("Sign in").await;
     assert_eq!(b.path().await, "/settings/api/tokens");
     b.assert_text("Settings → API Management").await;
@@ -204,7 +203,7 @@ async fn portal_token_walkthrough() {
 
 #[tokio::test]
 async fn portal_age_colours_follow_the_clock() {
-    let _slot = crate::portal_driver::slot().await;
+    let _slot = keyward_testkit::browser::slot().await;
     let app = TestApp::spawn().await;
     let session = app.session("carol", &["member"]).await;
     // Made 400 days ago and never expiring; made 200 days ago; one that
@@ -302,13 +301,13 @@ async fn portal_age_colours_follow_the_clock() {
 /// once.
 #[tokio::test]
 async fn portal_shows_the_renewal_delivery_log() {
-    let _slot = crate::portal_driver::slot().await;
+    let _slot = keyward_testkit::browser::slot().await;
     let app = crate::renewal::lifecycle_app().await;
     let receiver = keyward_testkit::WebhookReceiver::start().await;
     let session = app.session("rita", &["member"]).await;
     let token = crate::renewal::renewing_token(&app, &session, &receiver.url("/keyward")).await;
     let id = token["id"].as_str().unwrap();
-    let (status, _) = crate::harness::send(app.bearer(
+    let (status, _) = keyward_testkit::send(app.bearer(
         reqwest::Method::POST,
         &format!("/api/v1/integrations/tokens/{id}/triggerRenewal"),
         &session,

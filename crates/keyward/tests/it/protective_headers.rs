@@ -4,9 +4,8 @@
 //! sends nothing to other sites (`no-referrer`; pages `same-origin`), no framing,
 //! a CSP (a strict one on the HTML pages) and, for an https deployment, HSTS.
 
+use keyward_testkit::TestApp;
 use reqwest::{Method, StatusCode};
-
-use crate::harness::TestApp;
 
 #[tokio::test]
 async fn every_kind_of_answer_carries_the_protective_headers() {

@@ -10,7 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use time::Duration;
 
-use crate::harness::{TestApp, assert_error, send};
+use keyward_testkit::{TestApp, assert_error, send};
 
 const WAIT: StdDuration = StdDuration::from_secs(15);
 
@@ -29,7 +29,7 @@ pub async fn renewing_token(app: &TestApp, session: &str, callback: &str) -> Val
     app.create_token(
         session,
         json!({"name": "renewing", "scopes": ["iguide.list"],
-               "expiresAt": crate::harness::at(app, Duration::days(10)),
+               "expiresAt": keyward_testkit::at(app, Duration::days(10)),
                "renewal": {"everyDays": 30, "callbackUrl": callback}}),
     )
     .await

@@ -13,7 +13,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use time::Duration;
 
-use crate::harness::{PASSWORD, TestApp, at, send};
+use keyward_testkit::{PASSWORD, TestApp, at, send};
 
 const WAIT: StdDuration = StdDuration::from_secs(15);
 

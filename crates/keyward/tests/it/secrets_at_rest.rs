@@ -2,10 +2,9 @@
 //! rotated token, session, callback secret), the database files hold none of
 //! them.
 
+use keyward_testkit::{TestApp, send};
 use reqwest::Method;
 use serde_json::json;
-
-use crate::harness::{TestApp, send};
 
 #[tokio::test]
 async fn the_database_never_contains_an_issued_secret() {
@@ -42,7 +41,7 @@ async fn the_database_never_contains_an_issued_secret() {
     }
     app.keyward.flush_usage().await.unwrap();
 
-    let dumped = crate::pg::dump(&app).await;
+    let dumped = keyward_testkit::pg::dump(&app).await;
     assert!(
         dumped.len() > 1000,
         "the dump holds the data ({} bytes)",

@@ -5,11 +5,11 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use keyward_testkit::{PASSWORD, TestApp, send};
 use reqwest::header::{CONTENT_TYPE, COOKIE, ORIGIN};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::harness::{PASSWORD, TestApp, send};
 use crate::oauth_support::{
     Client, SignInForm, create_app, encode, no_redirects, reply, urlencode,
 };

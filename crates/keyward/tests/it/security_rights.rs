@@ -7,10 +7,10 @@
 
 use std::collections::BTreeSet;
 
+use keyward_testkit::{TestApp, assert_error, at, send};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::harness::{TestApp, assert_error, at, send};
 use crate::oauth_support::{
     APPS, Auth, client_credentials, create_app, form_request, grant, refresh, reply, str_of,
 };

@@ -5,22 +5,21 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration as StdDuration;
 
+use keyward_testkit::{PASSWORD, TEST_SERVER_KEY};
 use serde_json::{Value, json};
-
-use crate::harness::{PASSWORD, TEST_SERVER_KEY};
 
 /// Where a test's server keeps its data: a SQLite file in `dir`, or the
 /// PostgreSQL database of this run.
 pub struct Data {
     pub dir: tempfile::TempDir,
-    pub db: Option<crate::pg::TestDatabase>,
+    pub db: Option<keyward_testkit::pg::TestDatabase>,
 }
 
 impl Data {
     pub async fn new() -> Self {
         Self {
             dir: tempfile::tempdir().unwrap(),
-            db: crate::pg::fresh_database_if_requested().await,
+            db: keyward_testkit::pg::fresh_database_if_requested().await,
         }
     }
 
@@ -39,7 +38,7 @@ impl Data {
             .env_remove("KEYWARD_CONFIG")
             .env("KEYWARD_DATABASE_URL", self.url())
             .env("KEYWARD_SECRET_KEY", TEST_SERVER_KEY)
-            .env("KEYWARD_SCOPES", crate::harness::SCOPES)
+            .env("KEYWARD_SCOPES", keyward_testkit::SCOPES)
             .env("KEYWARD_MAX_TOKENS_PER_USER", "100000")
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())

@@ -1,10 +1,9 @@
 //! Login, logout and `me` (SPEC §4 "Session").
 
+use keyward_testkit::{PASSWORD, TestApp, assert_error, send};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use time::Duration;
-
-use crate::harness::{PASSWORD, TestApp, assert_error, send};
 
 #[tokio::test]
 async fn login_returns_a_session_that_authenticates_and_me_describes_it() {

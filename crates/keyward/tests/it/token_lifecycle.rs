@@ -1,11 +1,10 @@
 //! Rotation with grace, revoking the previous secret, renewal, deactivation
 //! versus deletion, list filters and last-use recording.
 
+use keyward_testkit::{TestApp, assert_error, at, send};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use time::Duration;
-
-use crate::harness::{TestApp, assert_error, at, send};
 
 const TOKENS: &str = "/api/v1/integrations/tokens";
 

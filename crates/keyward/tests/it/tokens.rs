@@ -1,11 +1,10 @@
 //! Creating, listing, reading and editing API tokens: validation, limits,
 //! least privilege and object-level access (SPEC §4 "API tokens").
 
+use keyward_testkit::{TestApp, assert_error, at, send};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use time::Duration;
-
-use crate::harness::{TestApp, assert_error, at, send};
 
 const TOKENS: &str = "/api/v1/integrations/tokens";
 

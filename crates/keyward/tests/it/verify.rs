@@ -5,11 +5,10 @@
 use keyward_core::model::UserStatus;
 use keyward_core::random::OsRandom;
 use keyward_core::secret::{PlainSecret, SecretKind};
+use keyward_testkit::{TestApp, assert_error, at, send};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use time::Duration;
-
-use crate::harness::{TestApp, assert_error, at, send};
 
 const VERIFY: &str = "/api/v1/verify";
 const TOKENS: &str = "/api/v1/integrations/tokens";

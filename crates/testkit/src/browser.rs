@@ -17,7 +17,7 @@ use serde_json::json;
 use tokio::process::{Child, Command};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use crate::harness::{PASSWORD, TestApp};
+use crate::app::{PASSWORD, TestApp};
 
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub const CHROMIUM: &str = "/usr/bin/chromium";

@@ -4,7 +4,7 @@
 
 pub use keyward_store_postgres::testing::TestDatabase;
 
-use crate::harness::TestApp;
+use crate::app::TestApp;
 
 /// Whether this run targets PostgreSQL.
 pub fn requested() -> bool {
