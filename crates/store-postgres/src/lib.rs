@@ -10,6 +10,12 @@
 //! written by the token writers on connections of their own, which by
 //! default commit without waiting for the WAL flush ([`AccessTokenCommit`]).
 //!
+//! Every connection is encrypted and its server's certificate checked as
+//! the URL's `sslmode` says (`prefer` by default: TLS when the server
+//! offers it), through rustls: sqlx's for the pool, the listener and the
+//! token writers, [`tls`](crate::tls) for the readers, with the same
+//! meaning.
+//!
 //! Every time written comes from the caller (the services' `Clock`), never
 //! from the database's `now()`; every method that changes several rows runs
 //! in one transaction; only digests of secrets are stored.
@@ -41,6 +47,7 @@ mod rows;
 mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tls;
 mod tokens;
 mod users;
 

@@ -27,19 +27,21 @@ use std::time::Duration;
 use keyward_core::error::StoreError;
 use keyward_core::store::StoreResult;
 use sqlx::ConnectOptions;
-use sqlx::postgres::{PgConnectOptions, PgSslMode};
+use sqlx::postgres::PgConnectOptions;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, Config, NoTls, Row, Statement};
+use tokio_postgres::{Client, Config, Row, Statement};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::ACQUIRE_TIMEOUT;
 use crate::lookups::{Lookup, prepare};
+use crate::tls;
 
 /// The readers' `application_name`, as `pg_stat_activity` shows them.
 pub const READER_APPLICATION_NAME: &str = "keyward-reader";
 
 /// The connections, and how to open another.
 pub(crate) struct Readers {
-    config: Config,
+    target: Target,
     /// Most time to open a connection and prepare its statements.
     connect_timeout: Duration,
     slots: Box<[Slot]>,
@@ -85,9 +87,9 @@ impl Readers {
     }
 
     /// Readers that connect when first used.
-    fn new(config: Config, count: usize, connect_timeout: Duration) -> Self {
+    fn new(target: Target, count: usize, connect_timeout: Duration) -> Self {
         Self {
-            config,
+            target,
             connect_timeout,
             slots: (0..count.max(1)).map(|_| Slot::default()).collect(),
             next: AtomicUsize::new(0),
@@ -154,7 +156,7 @@ impl Readers {
             return Err(StoreError::Database("the store is closed".to_owned()));
         }
         slot.attempts.fetch_add(1, Ordering::AcqRel);
-        let opened = match tokio::time::timeout(self.connect_timeout, connect(&self.config)).await {
+        let opened = match tokio::time::timeout(self.connect_timeout, connect(&self.target)).await {
             Ok(opened) => opened,
             Err(_) => Err(StoreError::Database(format!(
                 "no PostgreSQL reader connection within {:?}",
@@ -193,8 +195,12 @@ impl Slot {
     }
 }
 
-async fn connect(config: &Config) -> StoreResult<Reader> {
-    let (client, connection) = config.connect(NoTls).await.map_err(read_error)?;
+async fn connect(target: &Target) -> StoreResult<Reader> {
+    let (client, connection) = target
+        .config
+        .connect(target.tls.clone())
+        .await
+        .map_err(read_error)?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::warn!(error = %e, "a PostgreSQL reader connection ended");
@@ -204,12 +210,17 @@ async fn connect(config: &Config) -> StoreResult<Reader> {
     Ok(Reader { client, statements })
 }
 
+/// Where the readers connect, and how they encrypt the connection.
+pub(crate) struct Target {
+    config: Config,
+    tls: MakeRustlsConnect,
+}
+
 /// The readers' settings, from the URL the way sqlx reads it (so the
 /// environment's `PG*` variables and `~/.pgpass` count the same): host or
-/// socket directory, port, user, password, database and options; the
-/// application name is [`READER_APPLICATION_NAME`]. Keyward is built without TLS for PostgreSQL, as its pool is: a
-/// URL that requires TLS is refused there first.
-fn reader_config(url: &str) -> StoreResult<Config> {
+/// socket directory, port, user, password, database, options and TLS (see
+/// [`tls`]); the application name is [`READER_APPLICATION_NAME`].
+fn reader_config(url: &str) -> StoreResult<Target> {
     let options: PgConnectOptions = url
         .parse()
         .map_err(|e| StoreError::Database(format!("bad PostgreSQL URL: {e}")))?;
@@ -237,13 +248,12 @@ fn reader_config(url: &str) -> StoreResult<Config> {
             .map_err(|e| StoreError::Database(format!("bad PostgreSQL password encoding: {e}")))?;
         config.password(password.as_bytes());
     }
-    config.ssl_mode(match options.get_ssl_mode() {
-        PgSslMode::Disable | PgSslMode::Allow | PgSslMode::Prefer => {
-            tokio_postgres::config::SslMode::Disable
-        }
-        _ => tokio_postgres::config::SslMode::Require,
-    });
-    Ok(config)
+    let mode = options.get_ssl_mode();
+    config.ssl_mode(tls::ssl_mode(mode));
+    let parsed = url::Url::parse(url)
+        .map_err(|e| StoreError::Database(format!("bad PostgreSQL URL: {e}")))?;
+    let tls = tls::connector(mode, &tls::CertPaths::from_url(&parsed)?)?;
+    Ok(Target { config, tls })
 }
 
 /// Whether `err` means the connection is gone: closed, or ended by the
@@ -270,7 +280,7 @@ mod tests {
 
     #[test]
     fn the_readers_connect_where_the_pool_does() {
-        let config =
+        let Target { config, .. } =
             reader_config("postgres://kw:p%40ss%2Fword@db.example:6543/keyward?options=-c%20x%3D1")
                 .unwrap();
         assert_eq!(
@@ -320,9 +330,88 @@ mod tests {
         held.abort();
     }
 
+    /// Whether a reader connection to the test server at `host`, with the
+    /// URL's `query`, is encrypted; or why it could not connect.
+    async fn reader_encrypted(host: &str, query: &str) -> Result<bool, String> {
+        let mut url = url::Url::parse(&crate::testing::admin_url()).unwrap();
+        url.set_host(Some(host)).unwrap();
+        url.set_query(Some(query));
+        let target = reader_config(url.as_str()).map_err(|e| e.to_string())?;
+        let (client, connection) = target
+            .config
+            .connect(target.tls.clone())
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        let connection = tokio::spawn(connection);
+        let row = client
+            .query_one(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+            )
+            .await
+            .expect("pg_stat_ssl");
+        drop(client);
+        let _ = connection.await;
+        Ok(row.get(0))
+    }
+
+    /// The readers encrypt and check the server's certificate as the URL's
+    /// `sslmode` says, against the test server's own (self-signed)
+    /// certificate, which names `localhost`.
+    #[tokio::test]
+    async fn the_readers_encrypt_and_check_certificates_as_sslmode_says() {
+        let (client, connection) =
+            tokio_postgres::connect(&crate::testing::admin_url(), tokio_postgres::NoTls)
+                .await
+                .expect("the test server answers");
+        tokio::spawn(connection);
+        let row = client
+            .query_one(
+                "SELECT current_setting('ssl'), current_setting('ssl_cert_file')",
+                &[],
+            )
+            .await
+            .expect("settings");
+        let (ssl, cert): (String, String) = (row.get(0), row.get(1));
+        assert_eq!(ssl, "on", "the test server offers TLS (Debian's default)");
+        let root = format!("sslrootcert={cert}");
+
+        assert_eq!(
+            reader_encrypted("127.0.0.1", "sslmode=disable").await,
+            Ok(false)
+        );
+        assert_eq!(
+            reader_encrypted("127.0.0.1", "sslmode=prefer").await,
+            Ok(true)
+        );
+        assert_eq!(
+            reader_encrypted("127.0.0.1", "sslmode=require").await,
+            Ok(true)
+        );
+        // Not signed by a trusted root.
+        let refused = reader_encrypted("localhost", "sslmode=verify-ca").await;
+        assert!(
+            refused.as_ref().is_err_and(|e| e.contains("UnknownIssuer")),
+            "{refused:?}"
+        );
+        let ca = format!("sslmode=verify-ca&{root}");
+        assert_eq!(reader_encrypted("127.0.0.1", &ca).await, Ok(true));
+        // Trusted, but not issued for 127.0.0.1.
+        let full = format!("sslmode=verify-full&{root}");
+        let refused = reader_encrypted("127.0.0.1", &full).await;
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.contains("NotValidForName")),
+            "{refused:?}"
+        );
+        assert_eq!(reader_encrypted("localhost", &full).await, Ok(true));
+    }
+
     #[test]
     fn a_socket_directory_is_a_socket_host() {
-        let config = reader_config("postgres:///keyward?host=/var/run/postgresql").unwrap();
+        let Target { config, .. } =
+            reader_config("postgres:///keyward?host=/var/run/postgresql").unwrap();
         assert_eq!(
             config.get_hosts(),
             [tokio_postgres::config::Host::Unix(

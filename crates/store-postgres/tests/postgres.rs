@@ -593,3 +593,56 @@ async fn issued_access_tokens_commit_as_configured_and_are_seen_at_once() {
     durable.close().await;
     teardown(db, fast).await;
 }
+
+/// With `sslmode=require` in the URL, every connection the store opens is
+/// encrypted: the pool's, the listener's, the token writers' and the
+/// readers'.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_connection_is_encrypted_when_the_url_requires_it() {
+    use keyward_core::store::OAuthStore;
+    use keyward_store_conformance::oauth::{access, app};
+    use keyward_store_postgres::{READER_APPLICATION_NAME, TOKEN_WRITER_APPLICATION_NAME};
+
+    let db = fresh_database().await;
+    let mut url = url::Url::parse(&db.url).expect("a URL");
+    url.query_pairs_mut().append_pair("sslmode", "require");
+    let store = PgStore::connect(url.as_str(), 2).await.expect("connect");
+    let _invalidations = store.listen_invalidations().await.expect("listen");
+    let owner = user(&store, T0).await;
+    let (new, _) = new_token(owner.id, T0);
+    fixtures::insert(&store, &new).await;
+    let found = store
+        .find_token_credential(&new.secret.digest)
+        .await
+        .expect("a lookup on the readers");
+    assert!(found.is_some());
+    let client = app(&store, owner.id, T0).await;
+    store
+        .insert_oauth_tokens(&[access(&client, owner.id, None, T0)])
+        .await
+        .expect("an insert on the token writers");
+
+    let connections: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT a.application_name, s.ssl FROM pg_stat_activity a \
+         JOIN pg_stat_ssl s USING (pid) WHERE a.datname = current_database()",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("pg_stat_ssl");
+    for name in [
+        READER_APPLICATION_NAME,
+        TOKEN_WRITER_APPLICATION_NAME,
+        LISTENER_APPLICATION_NAME,
+    ] {
+        assert!(
+            connections.iter().any(|(n, _)| n == name),
+            "{name} is connected: {connections:?}"
+        );
+    }
+    assert!(
+        connections.iter().all(|(_, ssl)| *ssl),
+        "every connection is encrypted: {connections:?}"
+    );
+    store.close().await;
+    db.drop_database().await.expect("drop test database");
+}
