@@ -53,22 +53,26 @@ macro_rules! may_renew {
     };
 }
 
+/// The first `?1` tokens whose renewal cycle is due at `?2`, earliest
+/// first: read through `api_tokens_renewal_due`, not by scanning every token.
+const DUE_RENEWALS: &str = concat!(
+    "SELECT id FROM api_tokens WHERE renewal_next_at <= ?2 AND ",
+    may_renew!(),
+    " ORDER BY renewal_next_at, id LIMIT ?1"
+);
+
 #[async_trait]
 impl RenewalStore for SqliteStore {
     async fn due_renewals(&self, now: OffsetDateTime, limit: u32) -> StoreResult<Vec<Uuid>> {
-        sqlx::query(concat!(
-            "SELECT id FROM api_tokens WHERE renewal_next_at <= ?2 AND ",
-            may_renew!(),
-            " ORDER BY renewal_next_at, id LIMIT ?1"
-        ))
-        .bind(i64::from(limit))
-        .bind(secs(now))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?
-        .iter()
-        .map(|row| get_id(row, "id"))
-        .collect()
+        sqlx::query(DUE_RENEWALS)
+            .bind(i64::from(limit))
+            .bind(secs(now))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?
+            .iter()
+            .map(|row| get_id(row, "id"))
+            .collect()
     }
 
     async fn start_renewal(
@@ -197,5 +201,40 @@ impl RenewalStore for SqliteStore {
         let token = fetch_token(&mut *tx, r.token_id).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(token.map_or(Redeemed::Refused, Redeemed::Renewed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Row;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_due_renewals_are_read_through_their_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("keyward.db").display());
+        let store = SqliteStore::connect(&url, 1).await.unwrap();
+        // Each step of the plan is its fourth column.
+        let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN QUERY PLAN {DUE_RENEWALS}"
+        )))
+        .bind(100)
+        .bind(0)
+        .fetch_all(&store.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(3))
+        .collect();
+        assert!(
+            plan.iter()
+                .any(|step| step.contains("USING INDEX api_tokens_renewal_due")),
+            "{plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+            "{plan:?}"
+        );
     }
 }
