@@ -28,6 +28,8 @@ mod leases;
 mod lookups;
 mod oauth;
 mod outbox;
+#[cfg(test)]
+mod plans;
 mod readers;
 mod renewal;
 mod rows;

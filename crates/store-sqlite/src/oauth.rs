@@ -38,6 +38,27 @@ macro_rules! app_columns {
     };
 }
 
+/// `list_apps`' statement, with `$owner` the condition on `?1`: one
+/// statement per case, so that one user's apps are read through
+/// `oauth_apps_user` (see `tokens::list_tokens_sql`).
+macro_rules! list_apps_sql {
+    ($owner:literal) => {
+        concat!(
+            "SELECT ",
+            app_columns!(),
+            " FROM oauth_apps WHERE ",
+            $owner,
+            " AND (?2 IS NULL OR created_at > ?2 OR (created_at = ?2 AND client_id > ?3)) \
+              ORDER BY created_at, client_id LIMIT ?4"
+        )
+    };
+}
+
+/// Every owner's apps (`?1` is NULL).
+const LIST_APPS: &str = list_apps_sql!("?1 IS NULL");
+/// One owner's apps.
+const LIST_OWN_APPS: &str = list_apps_sql!("user_id = ?1");
+
 /// The columns [`code`] reads, from `oauth_codes`.
 macro_rules! code_columns {
     () => {
@@ -249,23 +270,21 @@ impl OAuthStore for SqliteStore {
         owner: Option<Uuid>,
         page: &PageRequest,
     ) -> StoreResult<Vec<OAuthApp>> {
-        sqlx::query(concat!(
-            "SELECT ",
-            app_columns!(),
-            " FROM oauth_apps WHERE (?1 IS NULL OR user_id = ?1) \
-              AND (?2 IS NULL OR created_at > ?2 OR (created_at = ?2 AND client_id > ?3)) \
-              ORDER BY created_at, client_id LIMIT ?4"
-        ))
-        .bind(owner.map(id_text))
-        .bind(page.after.map(|k| secs(k.created_at)))
-        .bind(page.after.map(|k| id_text(k.id)))
-        .bind(i64::from(page.limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db_error)?
-        .iter()
-        .map(app)
-        .collect()
+        let sql = match owner {
+            Some(_) => LIST_OWN_APPS,
+            None => LIST_APPS,
+        };
+        sqlx::query(sql)
+            .bind(owner.map(id_text))
+            .bind(page.after.map(|k| secs(k.created_at)))
+            .bind(page.after.map(|k| id_text(k.id)))
+            .bind(i64::from(page.limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)?
+            .iter()
+            .map(app)
+            .collect()
     }
 
     /// Applies only the `Some` fields (`description` and `logo_uri`:
@@ -627,5 +646,19 @@ impl SqliteStore {
         insert_token_rows(&mut tx, tokens).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plans;
+
+    #[tokio::test]
+    async fn listings_read_through_their_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_store, path) = plans::fresh(&dir).await;
+        plans::assert_reads_through(&path, LIST_OWN_APPS, "oauth_apps_user");
+        plans::assert_reads_through(&path, LIST_APPS, "oauth_apps_created");
     }
 }

@@ -206,35 +206,13 @@ impl RenewalStore for SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    use sqlx::Row;
-
     use super::*;
+    use crate::plans;
 
     #[tokio::test]
     async fn the_due_renewals_are_read_through_their_index() {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("keyward.db").display());
-        let store = SqliteStore::connect(&url, 1).await.unwrap();
-        // Each step of the plan is its fourth column.
-        let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "EXPLAIN QUERY PLAN {DUE_RENEWALS}"
-        )))
-        .bind(100)
-        .bind(0)
-        .fetch_all(&store.pool)
-        .await
-        .unwrap()
-        .iter()
-        .map(|row| row.get(3))
-        .collect();
-        assert!(
-            plan.iter()
-                .any(|step| step.contains("USING INDEX api_tokens_renewal_due")),
-            "{plan:?}"
-        );
-        assert!(
-            !plan.iter().any(|step| step.contains("TEMP B-TREE")),
-            "{plan:?}"
-        );
+        let (_store, path) = plans::fresh(&dir).await;
+        plans::assert_reads_through(&path, DUE_RENEWALS, "api_tokens_renewal_due");
     }
 }
