@@ -44,12 +44,14 @@ macro_rules! secret_joins {
 }
 
 /// `list_tokens`' statement, with `$owner` the condition on `?1` (the
-/// owner's id, or NULL): one statement per case rather than
+/// owner's id, or NULL) and `$expiring` the one on `?5` (the latest expiry,
+/// or NULL): one statement per case rather than
 /// `(?1 IS NULL OR t.user_id = ?1)`, which SQLite plans once for every
-/// value, so that listing one user's tokens walks their index entries
-/// (`api_tokens_user`, in the listing's order) instead of every token.
+/// value. So listing one user's tokens walks their index entries
+/// (`api_tokens_user`, in the listing's order), and the expiry scan reads
+/// the tokens expiring soon through `api_tokens_expires`, not every token.
 macro_rules! list_tokens_sql {
-    ($owner:literal) => {
+    ($owner:literal, $expiring:expr) => {
         concat!(
             "SELECT ",
             token_columns!(),
@@ -57,6 +59,8 @@ macro_rules! list_tokens_sql {
             secret_joins!(),
             "WHERE ",
             $owner,
+            " AND ",
+            $expiring,
             " \
              AND (?2 IS NULL \
                   OR (?2 = 'active' AND t.state = 'active' \
@@ -64,7 +68,6 @@ macro_rules! list_tokens_sql {
                   OR (?2 = 'expired' AND t.state = 'active' AND t.expires_at <= ?3) \
                   OR (?2 = 'deactivated' AND t.state = 'deactivated')) \
              AND (?4 IS NULL OR t.last_used_at IS NULL OR t.last_used_at < ?4) \
-             AND (?5 IS NULL OR (t.expires_at > ?3 AND t.expires_at <= ?5)) \
              AND (NOT ?6 OR t.expires_at IS NULL) \
              AND (?7 IS NULL OR t.created_at > ?7 OR (t.created_at = ?7 AND t.id > ?8)) \
              ORDER BY t.created_at, t.id LIMIT ?9"
@@ -72,10 +75,21 @@ macro_rules! list_tokens_sql {
     };
 }
 
-/// Every owner's tokens (`?1` is NULL).
-const LIST_TOKENS: &str = list_tokens_sql!("?1 IS NULL");
+/// `?5`'s condition when it is set: expires after now (`?3`) and by `?5`.
+macro_rules! expiring {
+    () => {
+        "t.expires_at > ?3 AND t.expires_at <= ?5"
+    };
+}
+
+/// Every owner's tokens (`?1` and `?5` are NULL).
+const LIST_TOKENS: &str = list_tokens_sql!("?1 IS NULL", "?5 IS NULL");
 /// One owner's tokens.
-const LIST_OWN_TOKENS: &str = list_tokens_sql!("t.user_id = ?1");
+const LIST_OWN_TOKENS: &str = list_tokens_sql!("t.user_id = ?1", "?5 IS NULL");
+/// Every owner's tokens that expire by `?5`.
+const LIST_EXPIRING_TOKENS: &str = list_tokens_sql!("?1 IS NULL", expiring!());
+/// One owner's tokens that expire by `?5`.
+const LIST_OWN_EXPIRING_TOKENS: &str = list_tokens_sql!("t.user_id = ?1", expiring!());
 
 /// One token by id, on any executor (the pool or a transaction).
 pub(crate) async fn fetch_token<'c, E>(executor: E, id: Uuid) -> StoreResult<Option<ApiToken>>
@@ -243,9 +257,11 @@ impl TokenStore for SqliteStore {
         page: &PageRequest,
         now: OffsetDateTime,
     ) -> StoreResult<Vec<ApiToken>> {
-        let sql = match filter.owner {
-            Some(_) => LIST_OWN_TOKENS,
-            None => LIST_TOKENS,
+        let sql = match (filter.owner, filter.expiring_by) {
+            (None, None) => LIST_TOKENS,
+            (Some(_), None) => LIST_OWN_TOKENS,
+            (None, Some(_)) => LIST_EXPIRING_TOKENS,
+            (Some(_), Some(_)) => LIST_OWN_EXPIRING_TOKENS,
         };
         sqlx::query(sql)
             .bind(filter.owner.map(id_text))
@@ -491,12 +507,21 @@ mod tests {
 
     /// One user's tokens are read through their index, in the listing's
     /// order; everyone's (an administrator's listing) through the index on
-    /// creation.
+    /// creation; those expiring soon through the index on expiry.
     #[tokio::test]
     async fn listings_read_through_their_index() {
         let dir = tempfile::tempdir().unwrap();
         let (_store, path) = plans::fresh(&dir).await;
         plans::assert_reads_through(&path, LIST_OWN_TOKENS, "api_tokens_user");
         plans::assert_reads_through(&path, LIST_TOKENS, "api_tokens_created");
+        plans::assert_reads_through(&path, LIST_OWN_EXPIRING_TOKENS, "api_tokens_user");
+        // The expiry scan: only the tokens expiring soon, sorted.
+        let steps = plans::plan(&path, LIST_EXPIRING_TOKENS);
+        assert!(
+            steps
+                .iter()
+                .any(|step| step.starts_with("SEARCH t USING INDEX api_tokens_expires")),
+            "{steps:?}"
+        );
     }
 }
