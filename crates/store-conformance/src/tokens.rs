@@ -589,6 +589,17 @@ pub async fn list_filters(store: &dyn Store) {
         .await
         .expect("list_tokens");
     assert_eq!(listed.iter().map(|t| t.id).collect::<Vec<_>>(), [recent]);
+    // The same window over every owner's tokens (the expiry-notice scan).
+    let anyone = TokenFilter {
+        owner: None,
+        ..expiring
+    };
+    let listed = store
+        .list_tokens(&anyone, &PageRequest::default(), now)
+        .await
+        .expect("list_tokens");
+    assert!(listed.iter().any(|t| t.id == recent), "{listed:?}");
+    assert!(listed.iter().all(|t| anyone.matches(t, now)), "{listed:?}");
     let never = TokenFilter {
         never_expires: true,
         status: Some(TokenStatus::Active),
