@@ -32,6 +32,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::readers::Readers;
+use crate::writers::Writers;
 
 mod attempts;
 mod audit;
@@ -50,6 +51,7 @@ pub mod testing;
 mod tls;
 mod tokens;
 mod users;
+mod writers;
 
 pub use notify::{ALL_PAYLOAD, INVALIDATION_CHANNEL, Invalidation};
 pub use readers::READER_APPLICATION_NAME;
@@ -101,8 +103,8 @@ pub struct PgStore {
     /// Every write and most reads, on up to `max_connections` connections.
     pool: PgPool,
     /// The token writers' connections ([`CONCURRENT_WRITES`], opened when
-    /// first used), committing as [`AccessTokenCommit`] says.
-    issuance: PgPool,
+    /// first used), committing as [`AccessTokenCommit`] says: [`writers`].
+    writers: Arc<Writers>,
     /// The verification path's lookups, on their own connections (one per
     /// two cores): [`readers`].
     readers: Arc<Readers>,
@@ -149,14 +151,11 @@ impl PgStore {
         if options.access_token_commit == AccessTokenCommit::Async {
             writer = writer.options([("synchronous_commit", "off")]);
         }
-        let issuance = PgPoolOptions::new()
-            .max_connections(CONCURRENT_WRITES as u32)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_lazy_with(writer);
+        let writers = Writers::new(writer, CONCURRENT_WRITES);
         let readers = Readers::open(url, reader_count()).await?;
         Ok(PgStore {
             pool,
-            issuance,
+            writers: Arc::new(writers),
             readers: Arc::new(readers),
         })
     }
@@ -171,7 +170,7 @@ impl PgStore {
     /// fail.
     pub async fn close(&self) {
         self.readers.close();
-        self.issuance.close().await;
+        self.writers.close().await;
         self.pool.close().await;
     }
 

@@ -142,6 +142,11 @@ fn grant_type_names(grant_types: &BTreeSet<GrantType>) -> Vec<&'static str> {
 /// one space-separated string (scope names hold no spaces, RFC 6749 §3.3)
 /// and become its `TEXT[]` again in the statement.
 async fn insert_token_rows(conn: &mut PgConnection, tokens: &[NewOAuthToken]) -> StoreResult<()> {
+    write_token_rows(conn, tokens).await.map_err(oauth_error)
+}
+
+/// The `INSERT` of [`insert_token_rows`], its error as sqlx reports it.
+async fn write_token_rows(conn: &mut PgConnection, tokens: &[NewOAuthToken]) -> sqlx::Result<()> {
     let n = tokens.len();
     let mut ids = Vec::with_capacity(n);
     let mut digests = Vec::with_capacity(n);
@@ -192,8 +197,7 @@ async fn insert_token_rows(conn: &mut PgConnection, tokens: &[NewOAuthToken]) ->
     .bind(used)
     .bind(revoked)
     .execute(&mut *conn)
-    .await
-    .map_err(oauth_error)?;
+    .await?;
     Ok(())
 }
 
@@ -470,8 +474,26 @@ impl OAuthStore for PgStore {
         // One statement, so its own transaction: one round trip, where
         // BEGIN and COMMIT around it would be three. On the writers' own
         // connections, which commit as `AccessTokenCommit` says.
-        let mut conn = self.issuance.acquire().await.map_err(db_error)?;
-        insert_token_rows(&mut conn, tokens).await
+        let mut writer = self.writers.acquire().await;
+        let mut retried = false;
+        loop {
+            let err = match write_token_rows(writer.connection().await?, tokens).await {
+                Ok(()) => return Ok(()),
+                Err(err) if !crate::writers::connection_lost(&err) => {
+                    return Err(oauth_error(err));
+                }
+                Err(err) => err,
+            };
+            // The connection failed (the server restarted, the backend was
+            // terminated): it is replaced, and the write tried once more on
+            // the new one. Had the lost one committed, the retry finds its
+            // ids taken and fails: the tokens exist, but nobody holds them.
+            writer.discard().await;
+            if retried {
+                return Err(oauth_error(err));
+            }
+            retried = true;
+        }
     }
 
     /// Looked up by id (the primary key); the digest is compared here, in

@@ -119,8 +119,9 @@ impl crate::PgStore {
     /// `SHOW synchronous_commit` on one of the token writers' connections:
     /// how the issued access tokens' commits wait (`off` or `on`).
     pub async fn token_writer_synchronous_commit(&self) -> Result<String, StoreError> {
+        let mut writer = self.writers.acquire().await;
         let row: (String,) = sqlx::query_as("SHOW synchronous_commit")
-            .fetch_one(&self.issuance)
+            .fetch_one(writer.connection().await?)
             .await
             .map_err(crate::db_error)?;
         Ok(row.0)

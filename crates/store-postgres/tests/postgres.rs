@@ -530,6 +530,95 @@ async fn readers_come_back_after_the_server_ends_their_connections() {
     teardown(db, store).await;
 }
 
+/// The token writers hold connections of their own; when the server ends
+/// them, the next writes open new ones and every one of them is stored:
+/// none fails for meeting a dead connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_writers_come_back_after_the_server_ends_their_connections() {
+    use keyward_core::store::OAuthStore;
+    use keyward_store_conformance::oauth::{access, app};
+    use keyward_store_postgres::TOKEN_WRITER_APPLICATION_NAME;
+
+    let (db, store) = setup().await;
+    let owner = user(&store, T0).await;
+    let client = app(&store, owner.id, T0).await;
+    let writers = |store: &PgStore| {
+        let pool = store.pool().clone();
+        async move {
+            sqlx::query(
+                "SELECT count(*) AS n FROM pg_stat_activity \
+                 WHERE datname = current_database() AND application_name = $1",
+            )
+            .bind(TOKEN_WRITER_APPLICATION_NAME)
+            .fetch_one(&pool)
+            .await
+            .expect("count writers")
+            .get::<i64, _>("n")
+        }
+    };
+    // Both connections open: two writes at once.
+    let first = [
+        access(&client, owner.id, None, T0),
+        access(&client, owner.id, None, T0),
+    ];
+    let (a, b) = tokio::join!(
+        store.insert_oauth_tokens(std::slice::from_ref(&first[0])),
+        store.insert_oauth_tokens(std::slice::from_ref(&first[1])),
+    );
+    a.expect("first write");
+    b.expect("second write");
+    let opened = writers(&store).await;
+    assert!(opened >= 1, "the writers are named in pg_stat_activity");
+
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND application_name = $1",
+    )
+    .bind(TOKEN_WRITER_APPLICATION_NAME)
+    .execute(store.pool())
+    .await
+    .expect("terminate writers");
+    let deadline = tokio::time::Instant::now() + StdDuration::from_secs(10);
+    while writers(&store).await > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the writers end");
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+
+    // Each write meets a dead connection or its replacement; every one is
+    // stored, and each dead connection is replaced once.
+    let later: Vec<_> = (0..16)
+        .map(|_| access(&client, owner.id, None, T0))
+        .collect();
+    let mut writes = tokio::task::JoinSet::new();
+    for token in later.iter().cloned() {
+        let store = store.clone();
+        writes.spawn(async move { store.insert_oauth_tokens(&[token]).await });
+    }
+    while let Some(written) = writes.join_next().await {
+        written.unwrap().expect("a write after the kill");
+    }
+    for token in first.iter().chain(&later) {
+        let grant = store
+            .find_oauth_token_grant(token.token.id, &token.digest)
+            .await
+            .expect("find_oauth_token_grant");
+        assert!(grant.is_some(), "token {} is stored", token.token.id);
+    }
+    assert!(
+        writers(&store).await <= 2,
+        "at most one connection per writer"
+    );
+    store.close().await;
+    assert!(
+        store
+            .insert_oauth_tokens(&[access(&client, owner.id, None, T0)])
+            .await
+            .is_err(),
+        "a closed store opens no new writer connection"
+    );
+    db.drop_database().await.expect("drop");
+}
+
 /// Issued access tokens are committed without waiting for the WAL flush by
 /// default (`AccessTokenCommit::Async`) and with it when `Durable`, on
 /// connections of their own; either way another instance finds the token
