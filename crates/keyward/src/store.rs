@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use keyward_core::service::{InvalidationBus, LocalOnly, MemoryAttempts};
 use keyward_core::store::{AttemptStore, Store};
 use keyward_store_postgres::{PgOptions, PgStore};
-use keyward_store_sqlite::SqliteStore;
+use keyward_store_sqlite::{SqliteOptions, SqliteStore};
 
 use crate::config::DatabaseConfig;
 
@@ -50,9 +50,20 @@ pub async fn open(config: &DatabaseConfig, max_connections: u32) -> anyhow::Resu
     let url = config.database_url.as_str();
     match Backend::from_url(url)? {
         Backend::Sqlite { .. } => {
-            let store = SqliteStore::connect(url, max_connections)
-                .await
-                .with_context(|| format!("cannot open the SQLite database {}", redact(url)))?;
+            let options = SqliteOptions {
+                max_connections,
+                locking: config.sqlite_locking.for_sqlite(),
+            };
+            let store = SqliteStore::connect_with(url, options).await.map_err(|e| {
+                let mut message = format!("cannot open the SQLite database {}: {e}", redact(url));
+                if e.to_string().contains("database is locked") {
+                    message.push_str(
+                        " (a server with sqlite_locking = \"exclusive\" holds the file \
+                             while it runs: stop it, or use the admin API)",
+                    );
+                }
+                anyhow::anyhow!(message)
+            })?;
             // One SQLite file has one server: nobody to tell.
             Ok(Opened {
                 store: Arc::new(store),

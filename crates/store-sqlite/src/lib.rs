@@ -6,7 +6,8 @@
 //! - WAL journal, `synchronous = NORMAL`, `foreign_keys = ON` and a 5 s
 //!   `busy_timeout` on every connection, and temporary data in memory, so
 //!   readers never block the writer and a second process (the CLI next to a
-//!   running server) waits for the write lock instead of failing;
+//!   running server, with the default [`Locking::Shared`]) waits for the
+//!   write lock instead of failing;
 //! - checkpoints run beside the writer, not in its commits, and restart the
 //!   log on the writer's connection once it is long (`checkpoint`);
 //! - the verification path's lookups (a credential with its owner) run on a
@@ -17,6 +18,10 @@
 //!   opened with `BEGIN IMMEDIATE`, which takes the write lock up front:
 //!   concurrent writers queue on the busy timeout rather than failing when a
 //!   read lock cannot be upgraded;
+//! - with [`Locking::Exclusive`], every connection uses SQLite's `unix-excl`
+//!   VFS: the process takes the file's lock once and keeps the WAL index in
+//!   its own memory, so no read pays for a lock on the `-shm` file, and no
+//!   other process may open the database while the store is open;
 //! - times are the caller's (the services' `Clock`), stored as unix seconds;
 //!   SQLite's own clock is never read;
 //! - secrets are stored only as their keyed digests.
@@ -59,6 +64,41 @@ pub use crate::url::database_path;
 /// How long a connection waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How the store shares its database file with other processes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Locking {
+    /// Other processes may open the file while the store is open (the CLI
+    /// beside a running server, `sqlite3 .backup`): SQLite's default `unix`
+    /// VFS, which coordinates them with POSIX locks on the WAL index, taken
+    /// and dropped by every read (two `fcntl` calls, under a mutex the
+    /// store's connections share).
+    #[default]
+    Shared,
+    /// The store's process alone opens the file until the store is closed
+    /// (SQLite's `unix-excl` VFS): one lock for the process, the WAL index in
+    /// its memory, and reads that take no system lock. Another process that
+    /// opens the file waits out its busy timeout and fails.
+    Exclusive,
+}
+
+impl Locking {
+    /// The SQLite VFS that gives it.
+    fn vfs(self) -> &'static std::ffi::CStr {
+        match self {
+            Locking::Shared => c"unix",
+            Locking::Exclusive => c"unix-excl",
+        }
+    }
+}
+
+/// How [`SqliteStore::connect_with`] opens the store.
+#[derive(Debug, Clone, Copy)]
+pub struct SqliteOptions {
+    /// The pool's size (at least 1).
+    pub max_connections: u32,
+    pub locking: Locking,
+}
+
 /// One reader per core, at most `max_connections`: a lookup runs on the
 /// calling worker thread and holds its connection only while it runs, so
 /// more connections than threads would sit idle.
@@ -87,6 +127,23 @@ impl SqliteStore {
     /// file named by `url` (see [`database_path`]), with a pool of at most
     /// `max_connections` (at least 1), and brings its schema up to date.
     pub async fn connect(url: &str, max_connections: u32) -> Result<SqliteStore, StoreError> {
+        let options = SqliteOptions {
+            max_connections,
+            locking: Locking::default(),
+        };
+        Self::connect_with(url, options).await
+    }
+
+    /// As [`SqliteStore::connect`], sharing the file with other processes as
+    /// `options.locking` says.
+    pub async fn connect_with(
+        url: &str,
+        options: SqliteOptions,
+    ) -> Result<SqliteStore, StoreError> {
+        let SqliteOptions {
+            max_connections,
+            locking,
+        } = options;
         let path = database_path(url).map_err(StoreError::Database)?;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
@@ -104,7 +161,8 @@ impl SqliteStore {
             // Statement journals (a multi-row insert inside a transaction
             // keeps one) in memory rather than in a temporary file created
             // and deleted per statement.
-            .pragma("temp_store", "memory");
+            .pragma("temp_store", "memory")
+            .vfs(locking.vfs().to_str().expect("an ASCII name"));
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(
@@ -131,7 +189,7 @@ impl SqliteStore {
             })?;
         let checkpoints = Checkpointer::start(pool.clone(), writer.clone());
         // After the writer: the file is in WAL mode by now.
-        let readers = Readers::open(&path, reader_count(max_connections))?;
+        let readers = Readers::open(&path, reader_count(max_connections), locking.vfs())?;
         let store = SqliteStore {
             pool,
             writer,

@@ -16,6 +16,7 @@
 //! The connections are opened read-write but `query_only`, so SQLite can
 //! keep using the WAL index (`-shm`) as the writer does; nothing here writes.
 
+use std::ffi::CStr;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,10 +45,11 @@ impl std::fmt::Debug for Readers {
 
 impl Readers {
     /// Opens `count` (at least 1) connections to the database at `path`,
-    /// which must exist and be in WAL mode already.
-    pub(crate) fn open(path: &Path, count: usize) -> StoreResult<Self> {
+    /// which must exist and be in WAL mode already, on the VFS the store's
+    /// other connections use.
+    pub(crate) fn open(path: &Path, count: usize, vfs: &CStr) -> StoreResult<Self> {
         let connections = (0..count.max(1))
-            .map(|_| open_one(path).map(Mutex::new))
+            .map(|_| open_one(path, vfs).map(Mutex::new))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| {
                 StoreError::Database(format!(
@@ -83,10 +85,11 @@ impl Readers {
     }
 }
 
-fn open_one(path: &Path) -> rusqlite::Result<Connection> {
-    let conn = Connection::open_with_flags(
+fn open_one(path: &Path, vfs: &CStr) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags_and_vfs(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        vfs,
     )?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "query_only", true)?;

@@ -37,6 +37,33 @@ async fn passes_the_conformance_suite() {
         .expect("the suite passes");
 }
 
+/// The same suite with the file kept to this process (`unix-excl`): every
+/// connection, the readers' included, shares the one in-memory WAL index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passes_the_conformance_suite_with_exclusive_locking() {
+    use keyward_store_sqlite::{Locking, SqliteOptions};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let options = SqliteOptions {
+        max_connections: 4,
+        locking: Locking::Exclusive,
+    };
+    let url = url_for(&dir.path().join("keyward.db"));
+    let store = SqliteStore::connect_with(&url, options)
+        .await
+        .expect("connect");
+    let store: Arc<dyn Store> = Arc::new(store);
+    tokio::spawn(keyward_store_conformance::run_all(store.clone()))
+        .await
+        .expect("the suite passes");
+    // Still open, with every connection used.
+    assert!(dir.path().join("keyward.db-wal").exists(), "in WAL mode");
+    assert!(
+        !dir.path().join("keyward.db-shm").exists(),
+        "the WAL index is in memory, not in a -shm file"
+    );
+    drop(store);
+}
+
 /// On a database of its own: no other admin may exist.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keeps_the_last_admin() {

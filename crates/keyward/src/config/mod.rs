@@ -32,7 +32,7 @@ use time::Duration;
 
 pub use cache::CacheConfig;
 pub use credentials::CredentialsConfig;
-pub use database::{AccessTokenCommit, DEFAULT_DATABASE_URL, DatabaseConfig};
+pub use database::{AccessTokenCommit, DEFAULT_DATABASE_URL, DatabaseConfig, SqliteLocking};
 pub use jobs::JobsConfig;
 pub use limits::LimitsConfig;
 pub use mail::{MailConfig, StartTls};
@@ -347,6 +347,7 @@ mod tests {
             "webhook_allow_private_targets",
             "expiry_notice_days",
             "access_token_commit",
+            "sqlite_locking",
         ] {
             assert!(keys.contains(key), "{key}");
         }
@@ -384,6 +385,23 @@ mod tests {
                 .to_string();
             assert!(err.contains("access_token_commit"), "{err}");
             assert!(err.contains("k.toml"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn sqlite_locking_is_shared_unless_set_exclusive() {
+        assert_eq!(
+            Config::default().database.sqlite_locking,
+            SqliteLocking::Shared
+        );
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("KEYWARD_SQLITE_LOCKING", "exclusive");
+            let c = Config::load(None).unwrap();
+            assert_eq!(c.database.sqlite_locking, SqliteLocking::Exclusive);
+            jail.set_env("KEYWARD_SQLITE_LOCKING", "private");
+            let err = Config::load(None).unwrap_err().to_string();
+            assert!(err.contains("SQLITE_LOCKING"), "{err}");
             Ok(())
         });
     }

@@ -393,3 +393,61 @@ async fn operators_manage_users_from_the_command_line() {
         db.drop_database().await.unwrap();
     }
 }
+
+/// With `sqlite_locking = "exclusive"` the running server keeps the SQLite
+/// file to itself: it serves as usual, the CLI beside it fails with a
+/// message naming the setting, and once the server stops the CLI works.
+#[tokio::test]
+async fn an_exclusive_server_keeps_the_sqlite_file_from_other_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut create = keyward(dir.path(), None);
+    create.args([
+        "admin",
+        "create-user",
+        "ops@example.com",
+        "--password-stdin",
+    ]);
+    let (ok, _, err) = run(create, Some("s3cret-password\n"));
+    assert!(ok, "{err}");
+
+    let port = free_port();
+    let mut serve = keyward(dir.path(), None);
+    serve
+        .arg("serve")
+        .env("KEYWARD_LISTEN", format!("127.0.0.1:{port}"))
+        .env("KEYWARD_SQLITE_LOCKING", "exclusive")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let server = Server(serve.spawn().unwrap());
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while client
+        .get(format!("http://127.0.0.1:{port}/readyz"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(std::time::Instant::now() < deadline, "server did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (status, session) = send(
+        client
+            .post(format!("http://127.0.0.1:{port}/api/v1/login"))
+            .json(&json!({"username": "ops@example.com", "password": "s3cret-password"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+
+    let mut list = keyward(dir.path(), None);
+    list.args(["admin", "list-users"]);
+    let (ok, _, err) = run(list, None);
+    assert!(!ok, "the CLI cannot open the file the server holds");
+    assert!(err.contains("sqlite_locking"), "{err}");
+
+    drop(server);
+    let mut list = keyward(dir.path(), None);
+    list.args(["admin", "list-users"]);
+    let (ok, out, err) = run(list, None);
+    assert!(ok, "{err}");
+    assert!(out.contains("ops@example.com"), "{out}");
+}
