@@ -58,8 +58,8 @@ pub async fn open(config: &DatabaseConfig, max_connections: u32) -> anyhow::Resu
                 let mut message = format!("cannot open the SQLite database {}: {e}", redact(url));
                 if e.to_string().contains("database is locked") {
                     message.push_str(
-                        " (a server with sqlite_locking = \"exclusive\" holds the file \
-                             while it runs: stop it, or use the admin API)",
+                        " (a server running with sqlite_locking = \"exclusive\" keeps \
+                         the file until it stops: stop it, or use the admin API)",
                     );
                 }
                 anyhow::anyhow!(message)
