@@ -102,3 +102,29 @@ fn open_one(path: &Path, vfs: &CStr) -> rusqlite::Result<Connection> {
 pub(crate) fn read_error(err: rusqlite::Error) -> StoreError {
     StoreError::Database(err.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    /// The build of SQLite that `.cargo/config.toml` asks for: connections'
+    /// page caches not shared behind one mutex, allocations not counted.
+    #[test]
+    fn sqlite_is_built_without_process_wide_cache_and_memory_locks() {
+        let conn = rusqlite::Connection::open_in_memory().expect("an in-memory database");
+        let mut statement = conn
+            .prepare("PRAGMA compile_options")
+            .expect("the pragma prepares");
+        let options: Vec<String> = statement
+            .query_map([], |row| row.get(0))
+            .expect("the options")
+            .collect::<Result<_, _>>()
+            .expect("each option");
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+    }
+}
