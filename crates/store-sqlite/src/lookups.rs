@@ -2,6 +2,12 @@
 //! OAuth token, its app's scope) in one query, on the [`Readers`]. Columns
 //! are decoded here into the core's neutral rows; [`keyward_core::rows`]
 //! judges them, as for every other read.
+//!
+//! The tables that rarely change (a token and its secrets, users, apps) are
+//! read through covering indexes (`migrations/0028_lookup_covering_indexes.sql`),
+//! named with `INDEXED BY`: one B-tree descent per table instead of the key's
+//! index and then the row. A statement whose index is missing fails to
+//! prepare rather than silently reading the slower way.
 
 use keyward_core::error::StoreError;
 use keyward_core::model::{OAuthApp, OAuthToken, Session, TokenCredential, User};
@@ -31,22 +37,25 @@ const TOKEN_CREDENTIAL: &str = concat!(
     "SELECT t.id, t.user_id, t.scopes, t.applications, t.state, t.expires_at, t.created_at, \
      s.slot, s.expires_at AS secret_expires_at, ",
     owner_columns!(),
-    " FROM token_secrets s JOIN api_tokens t ON t.id = s.token_id \
-     JOIN users u ON u.id = t.user_id WHERE s.digest = ?1"
+    " FROM token_secrets s INDEXED BY token_secrets_lookup \
+     JOIN api_tokens t INDEXED BY api_tokens_lookup ON t.id = s.token_id \
+     JOIN users u INDEXED BY users_lookup ON u.id = t.user_id WHERE s.digest = ?1"
 );
 
 const SESSION_BY_DIGEST: &str = concat!(
     "SELECT s.id, s.user_id, s.created_at, s.last_seen_at, s.expires_at, ",
     owner_columns!(),
-    " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.digest = ?1"
+    " FROM sessions s JOIN users u INDEXED BY users_lookup ON u.id = s.user_id \
+     WHERE s.digest = ?1"
 );
 
 const OAUTH_TOKEN_GRANT: &str = concat!(
     "SELECT t.id, t.kind, t.client_id, t.user_id, t.scopes, t.family_id, t.created_at, \
      t.expires_at, t.used_at, t.revoked_at, t.digest, a.scopes AS app_scopes, ",
     owner_columns!(),
-    " FROM oauth_tokens t LEFT JOIN oauth_apps a ON a.client_id = t.client_id \
-     JOIN users u ON u.id = t.user_id WHERE t.id = ?1"
+    " FROM oauth_tokens t \
+     LEFT JOIN oauth_apps a INDEXED BY oauth_apps_lookup ON a.client_id = t.client_id \
+     JOIN users u INDEXED BY users_lookup ON u.id = t.user_id WHERE t.id = ?1"
 );
 
 const APP_WITH_OWNER: &str = concat!(
@@ -54,7 +63,8 @@ const APP_WITH_OWNER: &str = concat!(
      a.logo_uri, a.scopes, a.grant_types, a.secret_digest, a.secret_hint, a.created_at, \
      a.updated_at, ",
     owner_columns!(),
-    " FROM oauth_apps a JOIN users u ON u.id = a.user_id WHERE a.client_id = ?1"
+    " FROM oauth_apps a JOIN users u INDEXED BY users_lookup ON u.id = a.user_id \
+     WHERE a.client_id = ?1"
 );
 
 impl Readers {
@@ -272,4 +282,42 @@ fn app(c: &mut Columns<'_, '_>) -> StoreResult<OAuthApp> {
         created_at: c.time("created_at")?,
         updated_at: c.time("updated_at")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plans;
+
+    /// Every table a lookup joins that has a covering index is read from
+    /// that index alone, never from the table behind it.
+    #[tokio::test]
+    async fn lookups_read_the_rarely_changed_tables_from_covering_indexes_alone() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (_store, path) = plans::fresh(&dir).await;
+        let cases: [(&str, &[&str]); 4] = [
+            (
+                TOKEN_CREDENTIAL,
+                &["token_secrets_lookup", "api_tokens_lookup", "users_lookup"],
+            ),
+            (SESSION_BY_DIGEST, &["users_lookup"]),
+            (OAUTH_TOKEN_GRANT, &["oauth_apps_lookup", "users_lookup"]),
+            (APP_WITH_OWNER, &["users_lookup"]),
+        ];
+        for (sql, indexes) in cases {
+            let steps = plans::plan(&path, sql);
+            for index in indexes {
+                assert!(
+                    steps
+                        .iter()
+                        .any(|step| step.contains(&format!("USING COVERING INDEX {index} "))),
+                    "{index} in {steps:?}"
+                );
+            }
+            assert!(
+                !steps.iter().any(|step| step.starts_with("SCAN")),
+                "{steps:?}"
+            );
+        }
+    }
 }
