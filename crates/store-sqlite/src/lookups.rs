@@ -305,19 +305,7 @@ mod tests {
             (APP_WITH_OWNER, &["users_lookup"]),
         ];
         for (sql, indexes) in cases {
-            let steps = plans::plan(&path, sql);
-            for index in indexes {
-                assert!(
-                    steps
-                        .iter()
-                        .any(|step| step.contains(&format!("USING COVERING INDEX {index} "))),
-                    "{index} in {steps:?}"
-                );
-            }
-            assert!(
-                !steps.iter().any(|step| step.starts_with("SCAN")),
-                "{steps:?}"
-            );
+            plans::assert_covered_by(&path, sql, indexes);
         }
     }
 }

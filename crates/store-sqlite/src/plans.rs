@@ -33,14 +33,30 @@ pub(crate) fn plan(path: &std::path::Path, sql: &str) -> Vec<String> {
 /// Asserts that `sql` reads through `index` and sorts nothing.
 pub(crate) fn assert_reads_through(path: &std::path::Path, sql: &str, index: &str) {
     let steps = plan(path, sql);
-    assert!(
-        steps
-            .iter()
-            .any(|step| step.contains(&format!("USING INDEX {index}"))),
-        "{steps:?}"
-    );
+    assert_step(&steps, &format!("USING INDEX {index}"));
     assert!(
         !steps.iter().any(|step| step.contains("TEMP B-TREE")),
         "{steps:?}"
+    );
+}
+
+/// Asserts that `sql` reads each of `indexes` alone, never its table, and
+/// scans nothing.
+pub(crate) fn assert_covered_by(path: &std::path::Path, sql: &str, indexes: &[&str]) {
+    let steps = plan(path, sql);
+    for index in indexes {
+        // The space: `users_lookup` must not pass for `users_lookup_old`.
+        assert_step(&steps, &format!("USING COVERING INDEX {index} "));
+    }
+    assert!(
+        !steps.iter().any(|step| step.starts_with("SCAN")),
+        "{steps:?}"
+    );
+}
+
+fn assert_step(steps: &[String], wanted: &str) {
+    assert!(
+        steps.iter().any(|step| step.contains(wanted)),
+        "{wanted} in {steps:?}"
     );
 }
