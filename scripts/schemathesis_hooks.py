@@ -6,12 +6,44 @@ user (delete, deactivate, rotate then revoke the previous secret, renew into
 an expiry, disable or delete the user). Such a case is not dropped: its `id`
 is swapped for a random one, so the operation is still called and answers
 404, and the rest of the run keeps a working credential.
+
+The run's worker threads also take turns at `ast.parse` (see
+`_one_parse_at_a_time`).
 """
 
+import ast
+import functools
 import os
+import threading
 import uuid
 
 import schemathesis
+
+
+def _one_parse_at_a_time(parse):
+    """`ast.parse` behind a lock shared by the run's worker threads.
+
+    CPython 3.11 keeps the counter with which the AST constructor checks its
+    recursion in the interpreter's state, shared by every thread. When a
+    garbage collection during one thread's parse runs Python code, another
+    thread can parse in the meantime, and the first parse then fails with
+    "SystemError: AST constructor recursion depth mismatch". Hypothesis
+    parses source files to describe the lambdas of schemathesis's filters, so
+    with two workers the run could end on that error of the tool's, not on
+    anything the server did. Reentrant, so that a parse started by such a
+    collection on the same thread does not wait for itself.
+    """
+    lock = threading.RLock()
+
+    @functools.wraps(parse)
+    def locked(*args, **kwargs):
+        with lock:
+            return parse(*args, **kwargs)
+
+    return locked
+
+
+ast.parse = _one_parse_at_a_time(ast.parse)
 
 PROTECTED = {
     value
