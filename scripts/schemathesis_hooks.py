@@ -24,10 +24,11 @@ def _one_parse_at_a_time(parse):
     """`ast.parse` behind a lock shared by the run's worker threads.
 
     CPython 3.11 keeps the counter with which the AST constructor checks its
-    recursion in the interpreter's state, shared by every thread. When a
-    garbage collection during one thread's parse runs Python code, another
-    thread can parse in the meantime, and the first parse then fails with
-    "SystemError: AST constructor recursion depth mismatch". Hypothesis
+    recursion in the interpreter's state, shared by every thread. If another
+    thread parses while one thread's parse is under way (the way in seems to
+    be a garbage collection that runs Python code mid-parse, letting the other
+    thread run), the first parse fails with "SystemError: AST constructor
+    recursion depth mismatch", as one run of this check did. Hypothesis
     parses source files to describe the lambdas of schemathesis's filters, so
     with two workers the run could end on that error of the tool's, not on
     anything the server did. Reentrant, so that a parse started by such a
